@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hot loops are compiled for the AVX2 level (haswell); without it SIMD code becomes library calls.
+let fast: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "savl",
+    products: [
+        .executable(name: "savl", targets: ["savl"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Degradations", targets: ["Degradations"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Debian's C libraries.
+        .systemLibrary(name: "CDNNL", pkgConfig: nil),
+        .systemLibrary(name: "COpenBLAS"),
+        .systemLibrary(name: "CPNG"),
+        .systemLibrary(name: "CTurboJPEG"),
+
+        // The library, bottom to top.
+        .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS"], swiftSettings: fast),
+        .target(name: "Layers", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG"], swiftSettings: fast),
+        .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
+        .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "savl",
+            dependencies: [
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast),
+
+        // Tests.
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DegradationsTests", dependencies: ["Degradations"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "savlTests", dependencies: ["savl"]),
+    ]
+)

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Savl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "savl",
+        abstract: "Real-world image super-resolution with per-pixel degradation estimates (SAVL).",
+        subcommands: [])
+}
