@@ -25,9 +25,10 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG"),
 
         // The library, bottom to top.
-        .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS"], swiftSettings: fast),
+        .target(name: "SeededRandom", swiftSettings: fast),
+        .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS", "SeededRandom"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom"], swiftSettings: fast),
         .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
 
@@ -41,6 +42,7 @@ let package = Package(
             swiftSettings: fast),
 
         // Tests.
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
