@@ -49,5 +49,6 @@ let package = Package(
         .testTarget(name: "DegradationsTests", dependencies: ["Degradations"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "savlTests", dependencies: ["savl"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )
