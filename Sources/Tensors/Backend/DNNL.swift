@@ -1,0 +1,157 @@
+import CDNNL
+import Foundation
+
+/// Which kernels operations run on.
+public enum KernelPath: Sendable {
+    /// oneDNN primitives where one exists (the default).
+    case fast
+    /// Plain Swift (or im2col + OpenBLAS) reference kernels, which tests compare the fast path against.
+    case reference
+}
+
+/// Chooses the kernel path for the operations that have a fast path (per thread).
+public enum Kernel {
+    private static let key = "savl.Tensors.Kernel.path"
+
+    /// The path in effect on this thread.
+    public static var path: KernelPath {
+        Thread.current.threadDictionary[key] == nil ? .fast : .reference
+    }
+
+    /// Runs `body` with `path` in effect on this thread, then restores the previous one.
+    public static func with<T>(_ path: KernelPath, _ body: () throws -> T) rethrows -> T {
+        let dict = Thread.current.threadDictionary
+        let previous = dict[key]
+        dict[key] = path == .reference ? true : nil
+        defer { dict[key] = previous }
+        return try body()
+    }
+}
+
+/// A thin layer over oneDNN's C API: one CPU engine and stream, memory descriptors, cached primitives.
+enum DNNL {
+    static let engine: dnnl_engine_t = {
+        var e: dnnl_engine_t?
+        precondition(dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success && e != nil, "oneDNN: no CPU engine")
+        return e!
+    }()
+
+    static let stream: dnnl_stream_t = {
+        var s: dnnl_stream_t?
+        precondition(dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue) == dnnl_success && s != nil, "oneDNN: no stream")
+        return s!
+    }()
+
+    static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
+        guard status == dnnl_success else { throw TensorError("oneDNN \(what()) failed with status \(status.rawValue)") }
+    }
+
+    /// A memory descriptor for dims with a format tag (`dnnl_format_tag_any` lets the primitive choose).
+    static func desc(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map(Int64.init) + [Int64](repeating: 0, count: 12 - dims.count)
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, dnnl_f32, tag)
+        precondition(status == dnnl_success, "oneDNN memory descriptor for \(dims) failed")
+        return md
+    }
+
+    /// The plain (row-major) format tag for a rank.
+    static func plainTag(_ rank: Int) -> dnnl_format_tag_t {
+        [dnnl_a, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef][rank]
+    }
+
+    /// The descriptor of a tensor's memory as it is laid out.
+    static func desc(of t: Tensor) -> dnnl_memory_desc_t {
+        let dims = t.shape.isEmpty ? [1] : t.shape
+        return desc(dims, t.layout == .blocked8 ? dnnl_nChw8c : plainTag(dims.count))
+    }
+
+    /// Dims padded to oneDNN's fixed-size array.
+    static func dims(_ t: [Int]) -> [Int64] {
+        t.map(Int64.init) + [Int64](repeating: 0, count: 12 - t.count)
+    }
+
+    static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+        var a = a, b = b
+        return dnnl_memory_desc_equal(&a, &b) != 0
+    }
+
+    static func size(_ md: dnnl_memory_desc_t) -> Int {
+        var md = md
+        return dnnl_memory_desc_get_size(&md)
+    }
+}
+
+/// A created oneDNN primitive with its descriptor; created once per shape and reused.
+final class Primitive: @unchecked Sendable {
+    let pd: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+
+    /// Creates a primitive from an operation descriptor (`hint` is the forward descriptor for backward passes).
+    init(op: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: Primitive? = nil, what: String) throws {
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_primitive_desc_create(&pd, op, attr, DNNL.engine, hint?.pd), "\(what) descriptor")
+        var p: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&p, pd), "\(what) creation")
+        self.pd = pd!
+        primitive = p!
+    }
+
+    /// A reorder between two memory layouts.
+    init(reorderFrom src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t) throws {
+        var s = src, d = dst
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &s, DNNL.engine, &d, DNNL.engine, nil), "reorder descriptor")
+        var p: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&p, pd), "reorder creation")
+        self.pd = pd!
+        primitive = p!
+    }
+
+    /// The memory descriptor the primitive wants for an argument kind (e.g. `dnnl_query_weights_md`).
+    func md(_ query: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
+        dnnl_primitive_desc_query_md(pd, query, index).pointee
+    }
+
+    /// Runs the primitive on raw buffers described by their descriptors.
+    func execute(_ args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)]) throws {
+        var mems: [dnnl_exec_arg_t] = []
+        defer { for m in mems { dnnl_memory_destroy(m.memory) } }
+        for (arg, md, ptr) in args {
+            var md = md
+            var m: dnnl_memory_t?
+            try DNNL.check(dnnl_memory_create(&m, &md, DNNL.engine, ptr), "memory creation")
+            mems.append(dnnl_exec_arg_t(arg: arg, memory: m))
+        }
+        try DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(mems.count), mems), "execution")
+        try DNNL.check(dnnl_stream_wait(DNNL.stream), "stream wait")
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(pd)
+    }
+}
+
+/// Primitives by a key describing their shapes and settings; creating one JIT-compiles it.
+enum PrimitiveCache {
+    nonisolated(unsafe) private static var cache: [String: Primitive] = [:]
+    private static let lock = NSLock()
+
+    static func get(_ key: String, _ make: () throws -> Primitive) throws -> Primitive {
+        lock.lock()
+        if let p = cache[key] { lock.unlock(); return p }
+        lock.unlock()
+        let p = try make()
+        lock.lock(); cache[key] = p; lock.unlock()
+        return p
+    }
+}
+
+/// Argument indices of oneDNN's execute call.
+enum Arg {
+    static let src: Int32 = 1, src1: Int32 = 2, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
+    static let mean: Int32 = 49, variance: Int32 = 50, scale: Int32 = 51, shift: Int32 = 52
+    static let diffSrc: Int32 = 129, diffDst: Int32 = 145, diffWeights: Int32 = 161, diffBias: Int32 = 169
+    static let diffScale: Int32 = 255, diffShift: Int32 = 256
+}
