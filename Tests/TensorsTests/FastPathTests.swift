@@ -1,0 +1,41 @@
+import Testing
+@testable import Tensors
+
+/// The oneDNN path against the reference kernels, on the shapes the SR networks use.
+@Suite struct FastPathTests {
+    @Test func convolutionsOnNetworkShapes() throws {
+        let x = randn([2, 64, 12, 10], seed: 1), w = randn([64, 64, 3, 3], seed: 2, scale: 0.05), b = randn([64], seed: 3)
+        try checkFastMatchesReference([x, w, b], rtol: 1e-3, atol: 1e-3, "conv 64->64") { try conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1) }
+        let img = randn([2, 3, 12, 10], seed: 4), head = randn([64, 3, 3, 3], seed: 5, scale: 0.2)
+        try checkFastMatchesReference([img, head], rtol: 1e-3, atol: 1e-3, "conv 3->64") { try conv2d($0[0], weight: $0[1], padding: 1) }
+        let tail = randn([48, 64, 3, 3], seed: 6, scale: 0.05)
+        try checkFastMatchesReference([x, tail], rtol: 1e-3, atol: 1e-3, "conv 64->48") { try conv2d($0[0], weight: $0[1], padding: 1) }
+        let odd = randn([1, 5, 7, 9], seed: 7), oddW = randn([6, 5, 5, 3], seed: 8, scale: 0.2)
+        try checkFastMatchesReference([odd, oddW], rtol: 1e-3, atol: 1e-3, "odd conv stride 2") { try conv2d($0[0], weight: $0[1], stride: 2, padding: 1) }
+        let dw = randn([16, 1, 3, 3], seed: 9, scale: 0.3), x16 = randn([1, 16, 9, 7], seed: 10)
+        try checkFastMatchesReference([x16, dw], rtol: 1e-3, atol: 1e-3, "depthwise") { try conv2d($0[0], weight: $0[1], padding: 2, dilation: 2, groups: 16) }
+    }
+
+    @Test func elementwiseOnBlockedAndPlainLayouts() throws {
+        let x = randn([2, 16, 5, 7], seed: 11)
+        for (name, f) in [("relu", relu), ("gelu", gelu), ("sigmoid", sigmoid), ("tanh", tanh), ("softplus", softplus), ("exp", exp)] as [(String, (Tensor) throws -> Tensor)] {
+            try checkFastMatchesReference([x], name) { try f($0[0]) }
+            try checkFastMatchesReference([x], "\(name) blocked") { try f($0[0].inLayout(.blocked8)) }
+        }
+        try checkFastMatchesReference([x], "leakyRelu") { try leakyRelu($0[0], slope: 0.2) }
+        let y = randn([2, 16, 5, 7], seed: 12), gate = randn([2, 16, 1, 1], seed: 13)
+        try checkFastMatchesReference([x, y], "add blocked + plain") { try $0[0].inLayout(.blocked8) + $0[1] }
+        try checkFastMatchesReference([x, gate], "mul by channel gate") { try $0[0].inLayout(.blocked8) * $0[1] }
+        try checkFastMatchesReference([x, gate], "div by channel gate") { try $0[0] / ($0[1] * $0[1] + 1) }
+    }
+
+    @Test func matmulSoftmaxLayerNorm() throws {
+        let a = randn([3, 4, 16, 8], seed: 14), b = randn([3, 4, 8, 16], seed: 15), w = randn([8, 24], seed: 16)
+        try checkFastMatchesReference([a, b], "batched matmul") { try matmul($0[0], $0[1]) }
+        try checkFastMatchesReference([a, w], "shared matmul") { try matmul($0[0], $0[1]) }
+        try checkFastMatchesReference([a], "softmax last") { try softmax($0[0], axis: -1) }
+        try checkFastMatchesReference([a], "softmax axis 1") { try softmax($0[0], axis: 1) }
+        let lw = randn([8], seed: 17, offset: 1), lb = randn([8], seed: 18)
+        try checkFastMatchesReference([a, lw, lb], "layerNorm") { try layerNorm($0[0], weight: $0[1], bias: $0[2]) }
+    }
+}
