@@ -5,15 +5,16 @@ import SeededRandom
 public enum Layout: Sendable, Equatable {
     /// Row-major over the logical shape (NCHW for images).
     case plain
-    /// oneDNN's `nChw8c`: a 4-D tensor whose channels come in blocks of 8, innermost.
-    /// Only used when the channel count is a multiple of 8, so there is never padding.
-    case blocked8
+    /// oneDNN's `nChw8c` (AVX2) or `nChw16c` (AVX-512): a 4-D tensor whose channels come in blocks
+    /// of `Layout.blockSize`, innermost. Only used when the channel count is a multiple of the block,
+    /// so there is never padding.
+    case blocked
 }
 
 /// An N-dimensional Float32 tensor that records the operations made from it for `backward()`.
 ///
 /// Tensors are immutable values behind a reference: operations return new tensors.
-/// Images are NCHW; convolution outputs may be kept in the `blocked8` layout between layers,
+/// Images are NCHW; convolution outputs may be kept in the `blocked` layout between layers,
 /// which elementwise operations accept and the others reorder from transparently.
 ///
 /// ```swift

@@ -28,6 +28,18 @@ public enum Kernel {
     }
 }
 
+extension Layout {
+    /// Channels per block of the blocked layout: 16 where oneDNN runs AVX-512 kernels, else 8.
+    /// `SAVL_BLOCK=8` or `16` overrides it (for benchmarks).
+    public static let blockSize: Int = {
+        if let forced = ProcessInfo.processInfo.environment["SAVL_BLOCK"], let n = Int(forced), n == 8 || n == 16 { return n }
+        let avx512 = dnnl_cpu_isa_avx512_core.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & avx512 == avx512 ? 16 : 8
+    }()
+
+    static var blockedTag: dnnl_format_tag_t { blockSize == 16 ? dnnl_nChw16c : dnnl_nChw8c }
+}
+
 /// A thin layer over oneDNN's C API: one CPU engine and stream, memory descriptors, cached primitives.
 enum DNNL {
     static let engine: dnnl_engine_t = {
@@ -63,7 +75,7 @@ enum DNNL {
     /// The descriptor of a tensor's memory as it is laid out.
     static func desc(of t: Tensor) -> dnnl_memory_desc_t {
         let dims = t.shape.isEmpty ? [1] : t.shape
-        return desc(dims, t.layout == .blocked8 ? dnnl_nChw8c : plainTag(dims.count))
+        return desc(dims, t.layout == .blocked ? Layout.blockedTag : plainTag(dims.count))
     }
 
     /// Dims padded to oneDNN's fixed-size array.

@@ -9,7 +9,7 @@ enum DNNLConv {
             : ([g.groups, g.cout / g.groups, g.cin / g.groups, g.kh, g.kw], dnnl_goihw)
     }
 
-    private static func tag(_ layout: Layout) -> dnnl_format_tag_t { layout == .blocked8 ? dnnl_nChw8c : dnnl_nchw }
+    private static func tag(_ layout: Layout) -> dnnl_format_tag_t { layout == .blocked ? Layout.blockedTag : dnnl_nchw }
 
     private struct Setup {
         var src, weightsAny, bias, dst: dnnl_memory_desc_t

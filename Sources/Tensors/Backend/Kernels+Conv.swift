@@ -14,10 +14,10 @@ struct ConvGeometry: Hashable, CustomStringConvertible {
     var macs: Int { n * cout * outH * outW * (cin / groups) * kh * kw }
 }
 
-/// Convolution kernels: oneDNN (activations in `blocked8` when channels allow) and im2col + OpenBLAS.
+/// Convolution kernels: oneDNN (activations in `blocked` when channels allow) and im2col + OpenBLAS.
 extension Kernels {
     /// The layout the fast path keeps activations with `channels` in.
-    static func activationLayout(_ channels: Int) -> Layout { channels % 8 == 0 ? .blocked8 : .plain }
+    static func activationLayout(_ channels: Int) -> Layout { channels % Layout.blockSize == 0 ? .blocked : .plain }
 
     static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: ConvGeometry) throws -> Tensor {
         if Kernel.path == .fast { return try DNNLConv.forward(x, w, b, g) }

@@ -5,7 +5,7 @@ extension Kernels {
     /// The same logical tensor in another memory layout.
     static func reorder(_ x: Tensor, to layout: Layout) -> Tensor {
         if x.layout == layout { return x }
-        precondition(x.rank == 4 && x.shape[1] % 8 == 0, "blocked8 layout needs a 4-D tensor with channels a multiple of 8, got \(x.shape)")
+        precondition(x.rank == 4 && x.shape[1] % Layout.blockSize == 0, "blocked layout needs a 4-D tensor with channels a multiple of \(Layout.blockSize), got \(x.shape)")
         let out = Tensor(shape: x.shape, layout: layout, storage: Storage(count: x.storage.count))
         if Kernel.path == .fast {
             let src = DNNL.desc(of: x), dst = DNNL.desc(of: out)
@@ -17,14 +17,14 @@ extension Kernels {
                 // Fall through to the reference loop; a reorder of valid shapes has no reason to fail.
             }
         }
-        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
+        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], bs = Layout.blockSize
         let src = x.storage.pointer, dst = out.storage.pointer
         for b in 0..<n {
             for ch in 0..<c {
                 let plain = (b * c + ch) * hw
-                let blocked = ((b * (c / 8) + ch / 8) * hw) * 8 + ch % 8
+                let blocked = ((b * (c / bs) + ch / bs) * hw) * bs + ch % bs
                 for i in 0..<hw {
-                    if layout == .plain { dst[plain + i] = src[blocked + i * 8] } else { dst[blocked + i * 8] = src[plain + i] }
+                    if layout == .plain { dst[plain + i] = src[blocked + i * bs] } else { dst[blocked + i * bs] = src[plain + i] }
                 }
             }
         }
@@ -60,6 +60,10 @@ extension Kernels {
         let x = x.layout == .plain ? x : reorder(x, to: .plain)
         let out = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)))
         let src = x.storage.pointer, dst = out.storage.pointer
+        if x.count == 1 {
+            dst.initialize(repeating: src[0], count: out.count)
+            return out
+        }
         let s = broadcastStrides(x.shape, to: shape)
         forEachIndex(shape, { o, i, _ in dst[o] = src[i] }, offsets: (s, [Int](repeating: 0, count: shape.count)))
         return out

@@ -98,7 +98,7 @@ extension Tensor {
     /// The same tensor in another memory layout; gradients come back in this tensor's layout.
     public func inLayout(_ target: Layout) throws -> Tensor {
         if layout == target { return self }
-        guard rank == 4, shape[1] % 8 == 0 else { throw TensorError("inLayout: blocked8 needs 4-D with channels a multiple of 8, got \(shape)") }
+        guard rank == 4, shape[1] % Layout.blockSize == 0 else { throw TensorError("inLayout: the blocked layout needs 4-D with channels a multiple of \(Layout.blockSize), got \(shape)") }
         let out = Kernels.reorder(self, to: target)
         let source = layout
         return Tensor.recorded(out, "reorder", [self]) { g in [Kernels.reorder(g, to: source)] }
