@@ -17,10 +17,15 @@ References:
 - bicubic/bilinear/nearest/area: torch.nn.functional.interpolate(align_corners=False where allowed).
 - YCbCr: MATLAB rgb2ycbcr on doubles in [0,1] and its exact inverse.
 - PSNR/SSIM: BasicSR's definitions (calculate_psnr / calculate_ssim, test_y_channel, crop_border).
+- PNG kinds the Swift encoder never writes (palette, tRNS, 1/2/4 bit, Adam7, gAMA/sRGB chunks):
+  written here byte by byte from the PNG specification, with every filter type in use, together
+  with the samples they hold.
 """
 import json
 import os
+import struct
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -151,6 +156,140 @@ def synthetic_pair(width, height, channels):
     return a.astype(np.float64), b.astype(np.float64)
 
 
+# ---------------------------------------------------------------- PNG files from the specification
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def png_chunk(kind, data):
+    body = kind.encode() + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def pack_row(samples, depth):
+    """samples: 1-D ints for one row (all channels interleaved)."""
+    if depth == 16:
+        return b"".join(struct.pack(">H", int(v)) for v in samples)
+    if depth == 8:
+        return bytes(int(v) for v in samples)
+    out, acc, bits = bytearray(), 0, 0
+    for v in samples:
+        acc = (acc << depth) | int(v)
+        bits += depth
+        if bits == 8:
+            out.append(acc)
+            acc, bits = 0, 0
+    if bits:
+        out.append(acc << (8 - bits))
+    return bytes(out)
+
+
+def filter_rows(rows, bpp):
+    """Filters each row with type (row index % 5), so that all five filters are exercised."""
+    out, prev = bytearray(), bytes(len(rows[0])) if rows else b""
+    for r, row in enumerate(rows):
+        kind = r % 5
+        line = bytearray([kind])
+        for i, x in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 0:
+                pred = 0
+            elif kind == 1:
+                pred = a
+            elif kind == 2:
+                pred = b
+            elif kind == 3:
+                pred = (a + b) // 2
+            else:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            line.append((x - pred) & 0xFF)
+        out += line
+        prev = row
+    return bytes(out)
+
+
+def make_png(samples, depth, color_type, interlace=False, extra_before_idat=b""):
+    """samples: (H, W, C) ints as stored (palette indices for type 3)."""
+    h, w, c = samples.shape
+    bpp = max(1, c * depth // 8)
+    raw = b""
+    passes = ADAM7 if interlace else [(0, 0, 1, 1)]
+    for x0, y0, dx, dy in passes:
+        sub = samples[y0::dy, x0::dx]
+        if sub.shape[0] == 0 or sub.shape[1] == 0:
+            continue
+        rows = [pack_row(sub[y].reshape(-1), depth) for y in range(sub.shape[0])]
+        raw += filter_rows(rows, bpp)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 1 if interlace else 0)
+    idat = zlib.compress(raw, 9)
+    # Two IDAT chunks, to exercise reading across chunk boundaries.
+    half = len(idat) // 2
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + extra_before_idat
+            + png_chunk("IDAT", idat[:half]) + png_chunk("IDAT", idat[half:]) + png_chunk("IEND", b""))
+
+
+def png_cases(rng):
+    """Yields (name, png bytes, expected planar floats (C, H, W), bit depth of the decoded image)."""
+    w, h = 9, 7
+
+    def ints(maximum, channels):
+        return rng.integers(0, maximum + 1, size=(h, w, channels))
+
+    for depth in (1, 2, 4):
+        g = ints(2 ** depth - 1, 1)
+        yield f"gray{depth}", make_png(g, depth, 0), g.transpose(2, 0, 1) / (2 ** depth - 1), 8
+    g = ints(255, 1)
+    yield "gray8_interlaced", make_png(g, 8, 0, interlace=True), g.transpose(2, 0, 1) / 255, 8
+    g = ints(65535, 1)
+    yield "gray16_interlaced", make_png(g, 16, 0, interlace=True), g.transpose(2, 0, 1) / 65535, 16
+
+    # Palette with partial transparency (tRNS shorter than the palette: the rest is opaque).
+    palette = rng.integers(0, 256, size=(13, 3))
+    alpha = rng.integers(0, 256, size=9)
+    idx = ints(12, 1)
+    plte = png_chunk("PLTE", bytes(palette.reshape(-1).tolist()))
+    trns = png_chunk("tRNS", bytes(alpha.tolist()))
+    full_alpha = np.concatenate([alpha, np.full(13 - 9, 255)])
+    rgba = np.concatenate([palette[idx[..., 0]], full_alpha[idx[..., 0]][..., None]], axis=2)
+    yield "palette8_trns", make_png(idx, 8, 3, extra_before_idat=plte + trns), rgba.transpose(2, 0, 1) / 255, 8
+    idx4 = ints(12, 1)
+    yield ("palette4_interlaced", make_png(idx4, 4, 3, interlace=True, extra_before_idat=plte),
+           palette[idx4[..., 0]].transpose(2, 0, 1) / 255, 8)
+
+    # Colour-key transparency on gray and RGB.
+    g = ints(255, 1)
+    key = int(g[3, 4, 0])
+    ga = np.concatenate([g, np.where(g == key, 0, 255)], axis=2)
+    yield ("gray8_trns", make_png(g, 8, 0, extra_before_idat=png_chunk("tRNS", struct.pack(">H", key))),
+           ga.transpose(2, 0, 1) / 255, 8)
+    rgb = ints(255, 3)
+    k = rgb[2, 2]
+    opaque = np.where((rgb == k).all(axis=2), 0, 255)[..., None]
+    yield ("rgb8_trns", make_png(rgb, 8, 2, extra_before_idat=png_chunk("tRNS", struct.pack(">HHH", *k.tolist()))),
+           np.concatenate([rgb, opaque], axis=2).transpose(2, 0, 1) / 255, 8)
+
+    # Colour-space chunks that a converting reader would act on: samples must come back as stored.
+    gamma_linear = png_chunk("gAMA", struct.pack(">I", 100000))
+    srgb = png_chunk("sRGB", bytes([0]))
+    rgb8 = ints(255, 3)
+    yield "rgb8_gamma1", make_png(rgb8, 8, 2, extra_before_idat=gamma_linear), rgb8.transpose(2, 0, 1) / 255, 8
+    rgb16 = ints(65535, 3)
+    yield "rgb16_srgb", make_png(rgb16, 16, 2, extra_before_idat=srgb), rgb16.transpose(2, 0, 1) / 65535, 16
+    rgba16 = ints(65535, 4)
+    rgba16[0, :, 3] = 0  # fully transparent row: its colour must survive too
+    yield ("rgba16_interlaced_gamma", make_png(rgba16, 16, 6, interlace=True, extra_before_idat=png_chunk("gAMA", struct.pack(">I", 45455))),
+           rgba16.transpose(2, 0, 1) / 65535, 16)
+    ga16 = ints(65535, 2)
+    yield "ga16", make_png(ga16, 16, 4), ga16.transpose(2, 0, 1) / 65535, 16
+    rgba8 = ints(255, 4)
+    yield "rgba8_interlaced", make_png(rgba8, 8, 6, interlace=True), rgba8.transpose(2, 0, 1) / 255, 8
+
+
 # ---------------------------------------------------------------- output
 
 def write_plane_file(name, img):
@@ -169,7 +308,7 @@ def main():
                               + np.linspace(0, 127, 13)[None, None, :]) / 255.0),
         "gray16x12": np.round(rng.uniform(0, 255, (1, 12, 16))) / 255.0,
     }
-    manifest = {"inputs": {}, "resize": [], "ycbcr": {}}
+    manifest = {"inputs": {}, "resize": [], "ycbcr": {}, "png": []}
     for name, img in inputs.items():
         manifest["inputs"][name] = {"file": write_plane_file(f"input_{name}.f32", img),
                                     "channels": img.shape[0], "height": img.shape[1], "width": img.shape[2]}
@@ -200,6 +339,13 @@ def main():
     back = ycbcr2rgb(ycc)
     assert np.abs(back - inputs["rgb13x11"]).max() < 1e-12
     manifest["ycbcr"] = {"input": "rgb13x11", "file": write_plane_file("ycbcr_rgb13x11.f32", ycc)}
+
+    for name, data, expected, depth in png_cases(np.random.default_rng(7)):
+        with open(os.path.join(FIXTURES, f"png_{name}.png"), "wb") as f:
+            f.write(data)
+        manifest["png"].append({"file": f"png_{name}.png", "expected": write_plane_file(f"png_{name}.f32", expected),
+                                "channels": expected.shape[0], "height": expected.shape[1],
+                                "width": expected.shape[2], "bitDepth": depth})
 
     with open(os.path.join(FIXTURES, "goldens.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -3,6 +3,10 @@ import Foundation
 /// `k / 255` for every byte value, so 8-bit decoding is a table look-up and exact.
 let byteToUnit: [Float] = (0..<256).map { Float($0) / 255 }
 
+/// `k / 65535` for every 16-bit value (256 KB, built on first use), so 16-bit decoding gives the
+/// same floats as `Float(k) / 65535` and round trips compare equal.
+let wordToUnit: [Float] = (0..<65536).map { Float($0) / 65535 }
+
 /// Rounds a [0, 1] value to 8 bits (half up, clamped; NaN gives 0), as MATLAB's uint8 conversion does.
 @inline(__always) func unitToByte(_ v: Float) -> UInt8 {
     let x = v * 255 + 0.5
@@ -66,13 +70,14 @@ func unpackInterleaved8(_ src: UnsafePointer<UInt8>, pixelCount n: Int, channels
 /// De-interleaves 16-bit samples (big-endian bytes, PNG order) into planar values k / 65535.
 func unpackInterleaved16BE(_ src: UnsafePointer<UInt8>, pixelCount n: Int, channels: Int) -> [Float] {
     var planes = [Float](repeating: 0, count: n * channels)
-    let scale: Float = 1 / 65535
-    planes.withUnsafeMutableBufferPointer { dst in
-        for c in 0..<channels {
-            let plane = dst.baseAddress! + c * n
-            for i in 0..<n {
-                let j = (i * channels + c) * 2
-                plane[i] = Float(UInt16(src[j]) << 8 | UInt16(src[j + 1])) * scale
+    wordToUnit.withUnsafeBufferPointer { lut in
+        planes.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<channels {
+                let plane = dst.baseAddress! + c * n
+                for i in 0..<n {
+                    let j = (i * channels + c) * 2
+                    plane[i] = lut[Int(src[j]) << 8 | Int(src[j + 1])]
+                }
             }
         }
     }

@@ -7,9 +7,11 @@ struct Goldens: Decodable {
     struct Input: Decodable { let file: String; let channels: Int; let height: Int; let width: Int }
     struct ResizeCase: Decodable { let method: String; let input: String; let width: Int; let height: Int; let file: String }
     struct YCbCrCase: Decodable { let input: String; let file: String }
+    struct PNGCase: Decodable { let file: String; let expected: String; let channels: Int; let height: Int; let width: Int; let bitDepth: Int }
     let inputs: [String: Input]
     let resize: [ResizeCase]
     let ycbcr: YCbCrCase
+    let png: [PNGCase]
 
     static func load() throws -> Goldens {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/goldens", withExtension: "json"))
@@ -23,6 +25,12 @@ struct Goldens: Decodable {
         return data.withUnsafeBytes { raw in
             (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
         }
+    }
+
+    /// The raw bytes of a fixture file.
+    static func bytes(_ file: String) throws -> [UInt8] {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/" + file, withExtension: nil))
+        return [UInt8](try Data(contentsOf: url))
     }
 
     func image(_ name: String) throws -> Image {

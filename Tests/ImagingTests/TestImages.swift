@@ -36,6 +36,10 @@ enum TestImages {
         return Image(width: width, height: height, channels: channels, planes: planes, bitDepth: bitDepth)
     }
 
+    /// Whether two images are identical (shape, metadata, every value); unlike `==` in an
+    /// expectation, a failure does not print every pixel.
+    static func identical(_ a: Image, _ b: Image) -> Bool { a == b }
+
     /// Largest absolute difference between two images of equal shape.
     static func maxDifference(_ a: Image, _ b: Image) -> Float {
         precondition(a.width == b.width && a.height == b.height && a.channels == b.channels)
