@@ -1,0 +1,136 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// File formats savl writes (and reads, sniffed from content).
+public enum ImageFormat: String, Sendable, CaseIterable {
+    case png
+    case jpeg
+
+    /// The format a file name's extension asks for (`.png`, `.jpg`, `.jpeg`; any case), if any.
+    public init?(pathExtension: String) {
+        switch pathExtension.lowercased() {
+        case "png": self = .png
+        case "jpg", "jpeg": self = .jpeg
+        default: return nil
+        }
+    }
+}
+
+/// Reads an image file, choosing the decoder from the content (not the extension).
+/// Errors name the file and say why (missing, empty, not an image, damaged, too large).
+public func readImage(at url: URL, maxPixels: Int = ImageLimits.maxPixels) throws -> Image {
+    let path = url.path
+    do {
+        return try decodeImage(readFileBytes(path), maxPixels: maxPixels)
+    } catch let error as ImageError {
+        throw error.naming(path)
+    }
+}
+
+/// Decodes PNG or JPEG bytes, recognised by their signature.
+public func decodeImage(_ bytes: [UInt8], maxPixels: Int = ImageLimits.maxPixels) throws -> Image {
+    if bytes.isEmpty { throw ImageError(.unsupportedFormat, "file is empty") }
+    if bytes.starts(with: PNG.signature) { return try PNG.decode(bytes, maxPixels: maxPixels) }
+    if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(bytes, maxPixels: maxPixels) }
+    throw ImageError(.unsupportedFormat, "not a PNG or JPEG image (\(describeUnsupported(bytes)))")
+}
+
+/// Encodes and writes `image` atomically: the bytes go to a temporary file in the same directory,
+/// which is renamed over `url` only once complete, so no partial file is ever left behind.
+/// - Parameters:
+///   - format: the file format; `nil` takes it from the extension (`.png`, `.jpg`, `.jpeg`).
+///   - quality: JPEG quality, 1...100.
+///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG is always 8 bit.
+public func writeImage(_ image: Image, to url: URL, format: ImageFormat? = nil, quality: Int = 95, bitDepth: Int? = nil) throws {
+    let path = url.path
+    do {
+        guard let format = format ?? ImageFormat(pathExtension: url.pathExtension) else {
+            throw ImageError(.invalidArgument, "cannot tell the format from the extension '.\(url.pathExtension)' (use .png, .jpg or .jpeg)")
+        }
+        let bytes: [UInt8]
+        switch format {
+        case .png: bytes = try PNG.encode(image, bitDepth: bitDepth)
+        case .jpeg: bytes = try JPEG.encode(image, quality: quality)
+        }
+        try writeFileAtomically(bytes, to: path)
+    } catch let error as ImageError {
+        throw error.naming(path)
+    }
+}
+
+/// Reads a whole file, with errors that say what is wrong with the path.
+func readFileBytes(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let code = errno
+        throw ImageError(.unreadable, code == ENOENT ? "no such file" : "cannot open: \(String(cString: strerror(code)))")
+    }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw ImageError(.unreadable, "cannot stat: \(String(cString: strerror(errno)))") }
+    if (info.st_mode & S_IFMT) == S_IFDIR { throw ImageError(.unreadable, "is a directory, not a file") }
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(Int(info.st_size))
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ImageError(.unreadable, "read failed: \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return bytes
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
+/// On any failure the temporary file is removed and `path` is untouched.
+func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
+    let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+    guard fd >= 0 else {
+        throw ImageError(.writeFailed, "cannot create a file in \(directory): \(String(cString: strerror(errno)))")
+    }
+    var failure: String?
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = "write failed: \(String(cString: strerror(errno)))"
+                return
+            }
+            offset += n
+        }
+    }
+    if close(fd) != 0, failure == nil { failure = "write failed: \(String(cString: strerror(errno)))" }
+    if failure == nil, rename(temporary, path) != 0 {
+        failure = "cannot move the new file into place: \(String(cString: strerror(errno)))"
+    }
+    if let failure {
+        unlink(temporary)
+        throw ImageError(.writeFailed, failure)
+    }
+}
+
+/// Names common formats savl does not read, for a clearer error.
+private func describeUnsupported(_ b: [UInt8]) -> String {
+    func has(_ prefix: String, at offset: Int = 0) -> Bool {
+        let p = Array(prefix.utf8)
+        return b.count >= offset + p.count && Array(b[offset..<(offset + p.count)]) == p
+    }
+    if has("GIF8") { return "it is a GIF" }
+    if has("BM") { return "it looks like a BMP" }
+    if has("RIFF") && has("WEBP", at: 8) { return "it is a WebP" }
+    if has("II*\0") || has("MM\0*") { return "it is a TIFF" }
+    if has("ftypavif", at: 4) || has("ftypheic", at: 4) || has("ftypmif1", at: 4) { return "it is an AVIF/HEIF" }
+    if b.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "damaged PNG signature" }
+    if b.starts(with: [0xFF, 0xD8]) { return "damaged JPEG signature" }
+    return "unrecognised content"
+}

@@ -1,0 +1,393 @@
+import Foundation
+import Tensors
+
+/// An error reading or writing a safetensors file, naming the file and, when one is at fault, the tensor.
+///
+/// ```
+/// weights.safetensors: tensor 'x' has shape [3, 4] in file, expected [4, 3]
+/// ```
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong.
+    public enum Kind: Equatable, Sendable {
+        /// The file cannot be read or written (missing, permissions, disk full).
+        case io
+        /// The file ends before the 8-byte header length, or before the end of a tensor's data.
+        case truncated
+        /// The header length reaches beyond the end of the file.
+        case headerBeyondFile
+        /// The header is not JSON, or its fields are missing or of the wrong type.
+        case badHeader
+        /// Data offsets out of range, overlapping, leaving a gap, or not matching shape and dtype.
+        case badOffsets
+        /// A dtype other than F32, F16 and BF16 (the name as in the file).
+        case unsupportedDType(String)
+        /// A tensor looked up by name is not in the file.
+        case missingTensor
+        /// A tensor looked up by name has another shape than the one expected.
+        case shapeMismatch
+        /// A tensor name that cannot be written (empty, or `__metadata__`).
+        case invalidName
+    }
+
+    /// What went wrong.
+    public let kind: Kind
+    /// The file's path, or a label for bytes decoded from memory.
+    public let file: String
+    /// The tensor at fault, when there is one.
+    public let tensor: String?
+    /// The explanation, naming the tensor and its shape, dtype or offsets.
+    public let message: String
+
+    public var description: String { "\(file): \(message)" }
+}
+
+/// The tensors and string metadata of a safetensors file, with lookups that check names and shapes.
+///
+/// ```swift
+/// let file = try SafeTensorsFile(contentsOf: url)
+/// let w = try file.tensor("head.weight", shape: [64, 3, 3, 3])
+/// ```
+public struct SafeTensorsFile {
+    /// The tensors by name, converted to Float32.
+    public var tensors: [String: Tensor]
+    /// The `__metadata__` string map (empty when the file has none).
+    public var metadata: [String: String]
+    /// Where the tensors came from, named in errors.
+    public let source: String
+
+    /// Reads a file; F32, F16 and BF16 tensors are converted to Float32.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw SafeTensorsError(kind: .io, file: url.path, tensor: nil, message: "cannot read the file: \(error.localizedDescription)")
+        }
+        try self.init(data: data, source: url.path)
+    }
+
+    /// Decodes the bytes of a safetensors file; `source` names them in errors.
+    public init(data: Data, source: String) throws {
+        (tensors, metadata) = try data.withUnsafeBytes { try SafeTensors.decode($0, source: source) }
+        self.source = source
+    }
+
+    /// The tensor called `name`, or an error naming it (and the closest name in the file).
+    public func tensor(_ name: String) throws -> Tensor {
+        if let t = tensors[name] { return t }
+        let closest = tensors.keys.max { a, b in
+            let pa = a.commonPrefix(with: name).count, pb = b.commonPrefix(with: name).count
+            return pa != pb ? pa < pb : a > b
+        }
+        let hint = closest.map { " (the file has \(tensors.count) tensors; closest name: '\($0)')" } ?? " (the file has no tensors)"
+        throw SafeTensorsError(kind: .missingTensor, file: source, tensor: name, message: "missing tensor '\(name)'\(hint)")
+    }
+
+    /// The tensor called `name`, checked to have `shape`.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        let t = try tensor(name)
+        guard t.shape == shape else {
+            throw SafeTensorsError(kind: .shapeMismatch, file: source, tensor: name,
+                                   message: "tensor '\(name)' has shape \(t.shape) in file, expected \(shape)")
+        }
+        return t
+    }
+}
+
+/// Reading and writing the safetensors format, the field's common weight format.
+///
+/// A file is an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name to
+/// `{"dtype", "shape", "data_offsets": [begin, end]}` (plus an optional `"__metadata__"` string map),
+/// then the raw little-endian data, which the offsets must cover without gap or overlap.
+public enum SafeTensors {
+    /// Reads the tensors (F32, F16 or BF16, converted to Float32) and metadata of a file.
+    public static func read(from url: URL) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        return (file.tensors, file.metadata)
+    }
+
+    /// Writes tensors as F32 with string metadata, atomically: into a temporary file in the same
+    /// directory, then renamed over `url`, so a reader never sees a partly written file.
+    ///
+    /// Names are sorted by their UTF-8 bytes and the header padded to 8 bytes, as the Python package does,
+    /// so the same tensors give the same bytes.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+        let (header, order) = try prepare(tensors, metadata: metadata, source: url.path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        func ioError(_ what: String) -> SafeTensorsError {
+            SafeTensorsError(kind: .io, file: url.path, tensor: nil, message: what)
+        }
+        guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
+            throw ioError("cannot create a temporary file in \(temp.deletingLastPathComponent().path)")
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: temp)
+            do {
+                try handle.write(contentsOf: header)
+                for name in order { try handle.write(contentsOf: littleEndianBytes(tensors[name]!)) }
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            guard rename(temp.path, url.path) == 0 else {
+                throw ioError("cannot rename the temporary file into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error as? SafeTensorsError ?? ioError("cannot write the file: \(error.localizedDescription)")
+        }
+    }
+
+    /// The bytes of a safetensors file holding `tensors` as F32, as `write` would store them.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var (data, order) = try prepare(tensors, metadata: metadata, source: "<memory>")
+        for name in order { data.append(littleEndianBytes(tensors[name]!)) }
+        return data
+    }
+}
+
+// MARK: - Writing
+
+extension SafeTensors {
+    /// The header length and padded JSON header, and the order in which the tensors' data follows.
+    static func prepare(_ tensors: [String: Tensor], metadata: [String: String], source: String) throws -> (Data, [String]) {
+        for name in tensors.keys where name.isEmpty || name == "__metadata__" {
+            throw SafeTensorsError(kind: .invalidName, file: source, tensor: name, message: "'\(name)' cannot name a tensor")
+        }
+        let order = tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { "\(json($0)):\(json(metadata[$0]!))" }
+            fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+        }
+        var offset = 0
+        for name in order {
+            let t = tensors[name]!
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            fields.append("\(json(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + 4 * t.count)]}")
+            offset += 4 * t.count
+        }
+        var header = Array("{\(fields.joined(separator: ","))}".utf8)
+        // Pad with spaces so the data starts at a multiple of 8 bytes.
+        header += [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8)
+        var data = Data(capacity: 8 + header.count)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: header)
+        return (data, order)
+    }
+
+    /// A JSON string literal, escaped as serde_json (and so the Python package) escapes it.
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func littleEndianBytes(_ t: Tensor) -> Data {
+        #if _endian(little)
+        return t.values.withUnsafeBytes { Data($0) }
+        #else
+        return t.values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
+        #endif
+    }
+}
+
+// MARK: - Reading
+
+extension SafeTensors {
+    /// The element types this reader converts, with their sizes in bytes.
+    enum DType: String {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16"
+
+        var size: Int { self == .f32 ? 4 : 2 }
+    }
+
+    /// A tensor's entry in the header, checked against its shape and dtype.
+    struct Entry {
+        let name: String
+        let dtype: DType
+        let shape: [Int]
+        let count: Int
+        let begin: Int
+        let end: Int
+    }
+
+    /// The header as JSON: tensor entries by name and the optional metadata.
+    struct Header: Decodable {
+        struct Info: Decodable {
+            let dtype: String
+            let shape: [Int]
+            let data_offsets: [Int]
+        }
+
+        struct Key: CodingKey {
+            let stringValue: String
+            init(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        var infos: [(String, Info)] = []
+        var metadata: [String: String] = [:]
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for key in c.allKeys {
+                if key.stringValue == "__metadata__" {
+                    metadata = try c.decodeIfPresent([String: String].self, forKey: key) ?? [:]
+                } else {
+                    infos.append((key.stringValue, try c.decode(Info.self, forKey: key)))
+                }
+            }
+        }
+    }
+
+    /// Makes errors that name the file being read.
+    struct Blame {
+        let source: String
+
+        func callAsFunction(_ kind: SafeTensorsError.Kind, tensor: String? = nil, _ message: String) -> SafeTensorsError {
+            SafeTensorsError(kind: kind, file: source, tensor: tensor, message: message)
+        }
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer, source: String) throws -> ([String: Tensor], [String: String]) {
+        let fail = Blame(source: source)
+        guard raw.count >= 8 else {
+            throw fail(.truncated, "the file is \(raw.count) bytes, too short for the 8-byte header length: truncated or empty")
+        }
+        let headerLength = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        guard headerLength <= UInt64(raw.count - 8) else {
+            throw fail(.headerBeyondFile, "the header length \(headerLength) reaches beyond the end of the file (\(raw.count) bytes): truncated, or not a safetensors file")
+        }
+        let dataStart = 8 + Int(headerLength)
+        guard headerLength > 0, raw[8] == UInt8(ascii: "{") else {
+            throw fail(.badHeader, "the header does not start with '{': not a safetensors file")
+        }
+        let header = try parseHeader(Data(raw[8..<dataStart]), fail)
+        let entries = try header.infos.map { try entry($0.0, $0.1, fail) }
+        let dataLength = raw.count - dataStart
+        try checkCoverage(entries, dataLength: dataLength, fail)
+        var tensors: [String: Tensor] = [:]
+        for e in entries {
+            tensors[e.name] = Tensor(shape: e.shape, values: convert(raw, from: dataStart + e.begin, e.dtype, e.count))
+        }
+        return (tensors, header.metadata)
+    }
+
+    static func parseHeader(_ json: Data, _ fail: Blame) throws -> Header {
+        do {
+            return try JSONDecoder().decode(Header.self, from: json)
+        } catch let error as DecodingError {
+            let (tensor, text) = explain(error)
+            throw fail(.badHeader, tensor: tensor, "the header is not valid\(text)")
+        } catch {
+            throw fail(.badHeader, "the header is not valid: \(error)")
+        }
+    }
+
+    /// The tensor whose entry is at fault, if any, and where and why decoding failed.
+    static func explain(_ error: DecodingError) -> (tensor: String?, text: String) {
+        let context: DecodingError.Context
+        var why: String
+        switch error {
+        case .keyNotFound(let key, let c): (context, why) = (c, "missing field '\(key.stringValue)'")
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): (context, why) = (c, c.debugDescription)
+        case .dataCorrupted(let c):
+            (context, why) = (c, c.debugDescription)
+            if let underlying = c.underlyingError { why += " (\(underlying))" }
+        default: return (nil, ": \(error)")
+        }
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "'\($0.stringValue)'" }.joined(separator: " ")
+        let tensor = context.codingPath.first.map(\.stringValue).flatMap { $0 == "__metadata__" ? nil : $0 }
+        return (tensor, path.isEmpty ? ": \(why)" : " at \(path): \(why)")
+    }
+
+    static func entry(_ name: String, _ info: Header.Info, _ fail: Blame) throws -> Entry {
+        guard let dtype = DType(rawValue: info.dtype) else {
+            throw fail(.unsupportedDType(info.dtype), tensor: name, "tensor '\(name)' has dtype \(info.dtype), which is not supported (F32, F16 and BF16 are)")
+        }
+        guard info.shape.allSatisfy({ $0 >= 0 }) else {
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has a negative dimension in shape \(info.shape)")
+        }
+        let (count, overflow) = info.shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        let (bytes, overflowBytes) = count.multipliedReportingOverflow(by: dtype.size)
+        guard !overflow, !overflowBytes else {
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has shape \(info.shape), too many elements to address")
+        }
+        guard info.data_offsets.count == 2 else {
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has data_offsets \(info.data_offsets); expected [begin, end]")
+        }
+        let (begin, end) = (info.data_offsets[0], info.data_offsets[1])
+        guard begin >= 0, end >= begin else {
+            throw fail(.badOffsets, tensor: name, "tensor '\(name)' has data_offsets [\(begin), \(end)], which is not a range")
+        }
+        guard end - begin == bytes else {
+            throw fail(.badOffsets, tensor: name, "tensor '\(name)' (\(dtype.rawValue), shape \(info.shape)) needs \(bytes) bytes, but its data_offsets [\(begin), \(end)] span \(end - begin)")
+        }
+        return Entry(name: name, dtype: dtype, shape: info.shape, count: count, begin: begin, end: end)
+    }
+
+    /// Checks that the entries tile the data section exactly, as the format requires.
+    static func checkCoverage(_ entries: [Entry], dataLength: Int, _ fail: Blame) throws {
+        let sorted = entries.sorted { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var position = 0
+        var previous: Entry?
+        for e in sorted {
+            if e.begin < position, let p = previous {
+                throw fail(.badOffsets, tensor: e.name, "tensor '\(e.name)' data_offsets [\(e.begin), \(e.end)] overlap those of tensor '\(p.name)' [\(p.begin), \(p.end)]")
+            }
+            if e.begin > position {
+                throw fail(.badOffsets, tensor: e.name, "data bytes \(position)..<\(e.begin) before tensor '\(e.name)' belong to no tensor")
+            }
+            position = e.end
+            previous = e
+        }
+        if position > dataLength, let cut = sorted.first(where: { $0.end > dataLength }) {
+            throw fail(.truncated, tensor: cut.name, "tensor '\(cut.name)' data_offsets [\(cut.begin), \(cut.end)] reach beyond the \(dataLength) data bytes in the file: truncated")
+        }
+        if position < dataLength {
+            throw fail(.badOffsets, "the last \(dataLength - position) data bytes belong to no tensor")
+        }
+    }
+
+    /// `count` values of `dtype` at `offset`, little-endian, as Float32.
+    static func convert(_ raw: UnsafeRawBufferPointer, from offset: Int, _ dtype: DType, _ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            switch dtype {
+            case .f32:
+                for i in 0..<count {
+                    out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self)))
+                }
+            case .f16:
+                for i in 0..<count {
+                    out[i] = HalfPrecision.float(fromHalf: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: UInt16.self)))
+                }
+            case .bf16:
+                for i in 0..<count {
+                    out[i] = HalfPrecision.float(fromBFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: UInt16.self)))
+                }
+            }
+            initialized = count
+        }
+    }
+}
