@@ -72,14 +72,15 @@ public struct SafeTensorsFile {
         self.source = source
     }
 
-    /// The tensor called `name`, or an error naming it (and the closest name in the file).
+    /// The tensor called `name`, or an error naming it (and the name in the file sharing its longest prefix).
     public func tensor(_ name: String) throws -> Tensor {
         if let t = tensors[name] { return t }
-        let closest = tensors.keys.max { a, b in
-            let pa = a.commonPrefix(with: name).count, pb = b.commonPrefix(with: name).count
-            return pa != pb ? pa < pb : a > b
+        var closest: (name: String, shared: Int)?
+        for candidate in tensors.keys.sorted() {
+            let shared = candidate.commonPrefix(with: name).count
+            if shared > (closest?.shared ?? 0) { closest = (candidate, shared) }
         }
-        let hint = closest.map { " (the file has \(tensors.count) tensors; closest name: '\($0)')" } ?? " (the file has no tensors)"
+        let hint = " (the file has \(tensors.count) tensors\(closest.map { "; closest name: '\($0.name)'" } ?? ""))"
         throw SafeTensorsError(kind: .missingTensor, file: source, tensor: name, message: "missing tensor '\(name)'\(hint)")
     }
 

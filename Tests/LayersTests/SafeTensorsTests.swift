@@ -242,10 +242,22 @@ private func sameValues(_ a: [Float], _ b: [Float]) -> Bool {
             return e?.kind == .missingTensor && e?.tensor == "encoder.body.0.weight"
                 && e?.description == "weights.safetensors: missing tensor 'encoder.body.0.weight' (the file has 2 tensors; closest name: 'encoder.body.0.conv1.weight')"
         }
+        #expect {
+            try file.tensor("decoder.weight")
+        } throws: { error in
+            (error as? SafeTensorsError)?.description == "weights.safetensors: missing tensor 'decoder.weight' (the file has 2 tensors)"
+        }
     }
 
-    @Test func writeErrorsLeaveNoFile() throws {
+    @Test func fileErrorsNameThePathAndLeaveNoFile() throws {
         try withTemporaryDirectory { dir in
+            let absent = dir.appendingPathComponent("absent.safetensors")
+            #expect {
+                try SafeTensors.read(from: absent)
+            } throws: { error in
+                let e = error as? SafeTensorsError
+                return e?.kind == .io && e?.description.hasPrefix("\(absent.path): cannot read the file") == true
+            }
             let missing = dir.appendingPathComponent("no/such/dir/w.safetensors")
             #expect {
                 try SafeTensors.write(["a": Tensor(1)], to: missing)
