@@ -13,7 +13,10 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
     // Tiles show the LR at an integer zoom, about 256 pixels on the long side.
     let zoom = max(1, 256 / max(lr.width, lr.height))
     let (tw, th) = (lr.width * zoom, lr.height * zoom)
-    let gap = 8, label = 22
+    let gap = 8
+    // Two text lines per tile: a title and a value span, at double size where it fits the tile.
+    let fontSize = tw >= 12 * 14 ? 2 : 1
+    let line = 8 * fontSize + 2, label = 2 * line + 4
     let columns = 4
     let sheetWidth = columns * tw + (columns + 1) * gap
     let sheetHeight = 2 * (th + label) + 3 * gap
@@ -27,15 +30,16 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
     let hrCrop = crop(colourHR, x: cx, y: cy, width: cw, height: ch)
     let lrCrop = resize(crop(colourLR, x: cx / scale, y: cy / scale, width: cw / scale, height: ch / scale),
                         width: cw, height: ch, method: .nearest)
-    let top: [(String, Image)] = [
-        ("HR \(hr.width)X\(hr.height)", resize(colourHR, width: tw, height: th, method: .area)),
-        ("LR \(lr.width)X\(lr.height)", resize(colourLR, width: tw, height: th, method: .nearest)),
-        ("HR CROP", hrCrop),
-        ("LR CROP X\(scale)", lrCrop),
+    let top: [(String, String, Image)] = [
+        ("HR", "\(hr.width)X\(hr.height)", resize(colourHR, width: tw, height: th, method: .area)),
+        ("LR", "\(lr.width)X\(lr.height)", resize(colourLR, width: tw, height: th, method: .nearest)),
+        ("HR CROP", "\(cw)X\(ch)", hrCrop),
+        ("LR CROP", "X\(scale) NEAREST", lrCrop),
     ]
-    for (i, (title, tile)) in top.enumerated() {
+    for (i, (title, detail, tile)) in top.enumerated() {
         let x = gap + i * (tw + gap)
-        canvas.text(title, x: x, y: gap + 3)
+        canvas.text(title, x: x, y: gap + 2, size: fontSize)
+        canvas.text(detail, x: x, y: gap + 2 + line, size: fontSize)
         canvas.paste(tile, x: x, y: gap + label)
     }
     let maps: [(String, GroundTruthMaps.Kind)] = [("BLUR WIDTH", .blurWidth), ("NOISE SIGMA", .noiseSigma),
@@ -46,7 +50,8 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
         let span = hi - lo > 1e-6 ? String(format: "%.1f-%.1f", lo, hi) : String(format: "= %.1f", lo)
         let heat = heatmap(values, width: result.maps.width, height: result.maps.height, low: lo, high: hi)
         let x = gap + i * (tw + gap), y = 2 * gap + th + label
-        canvas.text("\(title) \(span)", x: x, y: y + 3)
+        canvas.text(title, x: x, y: y + 2, size: fontSize)
+        canvas.text(span, x: x, y: y + 2 + line, size: fontSize)
         canvas.paste(resize(heat, width: tw, height: th, method: .nearest), x: x, y: y + label)
     }
     return canvas.image

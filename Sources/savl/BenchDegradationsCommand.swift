@@ -71,7 +71,8 @@ struct BenchDegradationsCommand: ParsableCommand {
         } else {
             print("degradation throughput, \(crop)x\(crop) HR -> \(crop / scale)x\(crop / scale) LR, 1 thread, \(pairs) pairs per preset (\(report.source))")
             for r in results {
-                print(String(format: "  %-14@ %8.1f pairs/s  %7.2f ms/pair", r.preset as NSString, r.pairsPerSecond, r.millisecondsPerPair))
+                let name = r.preset.padding(toLength: 14, withPad: " ", startingAt: 0)
+                print("  \(name)" + String(format: "%8.1f pairs/s  %7.2f ms/pair", r.pairsPerSecond, r.millisecondsPerPair))
             }
         }
     }
