@@ -61,8 +61,10 @@ public func degrade(_ hr: Image, parameters p: DegradationParameters, generator 
     try checkDegradable(width: hr.width, height: hr.height, scale: p.scale)
     let (lw, lh, aspect) = (p.lrWidth, p.lrHeight, p.aspect)
     var x = colourChannels(of: hr)
+    // The profile rides along on the LR only; inside, every JPEG round trip would copy it.
+    x.iccProfile = nil
     guard p.pipeline == .secondOrder, let first = p.first, let second = p.second, let final = p.final else {
-        return DegradationResult(lr: quantized(resize(x, width: lw, height: lh, method: .matlabBicubic)),
+        return DegradationResult(lr: quantized(resize(x, width: lw, height: lh, method: .matlabBicubic), profile: hr.iccProfile),
                                  maps: GroundTruthMaps(width: lw, height: lh))
     }
 
@@ -102,7 +104,7 @@ public func degrade(_ hr: Image, parameters p: DegradationParameters, generator 
         let field = mask.evaluate(width: lw, height: lh, aspect: aspect)
         for i in field.indices where field[i] > 0.5 { maps.affected[i] = 1 }
     }
-    return DegradationResult(lr: quantized(x), maps: maps)
+    return DegradationResult(lr: quantized(x, profile: hr.iccProfile), maps: maps)
 }
 
 /// Blur, resize, noise, JPEG; returns the image and the noise σ map at the noise step's resolution.
@@ -155,10 +157,11 @@ func blend(_ images: [Image], weights: [[Float]]) -> Image {
 }
 
 /// Real-ESRGAN's output rounding: clamp to [0, 1] and round to the 8-bit grid.
-func quantized(_ image: Image) -> Image {
+func quantized(_ image: Image, profile: [UInt8]? = nil) -> Image {
     var out = image
     out.planes = image.planes.map { min(255, max(0, ($0 * 255).rounded(.toNearestOrEven))) / 255 }
     out.bitDepth = 8
+    out.iccProfile = profile
     return out
 }
 

@@ -72,14 +72,15 @@ public struct SafeTensorsFile {
         self.source = source
     }
 
-    /// The tensor called `name`, or an error naming it (and the closest name in the file).
+    /// The tensor called `name`, or an error naming it (and the name in the file sharing its longest prefix).
     public func tensor(_ name: String) throws -> Tensor {
         if let t = tensors[name] { return t }
-        let closest = tensors.keys.max { a, b in
-            let pa = a.commonPrefix(with: name).count, pb = b.commonPrefix(with: name).count
-            return pa != pb ? pa < pb : a > b
+        var closest: (name: String, shared: Int)?
+        for candidate in tensors.keys.sorted() {
+            let shared = candidate.commonPrefix(with: name).count
+            if shared > (closest?.shared ?? 0) { closest = (candidate, shared) }
         }
-        let hint = closest.map { " (the file has \(tensors.count) tensors; closest name: '\($0)')" } ?? " (the file has no tensors)"
+        let hint = " (the file has \(tensors.count) tensors\(closest.map { "; closest name: '\($0.name)'" } ?? ""))"
         throw SafeTensorsError(kind: .missingTensor, file: source, tensor: name, message: "missing tensor '\(name)'\(hint)")
     }
 
@@ -232,8 +233,24 @@ extension SafeTensors {
     struct Header: Decodable {
         struct Info: Decodable {
             let dtype: String
-            let shape: [Int]
-            let data_offsets: [Int]
+            let shape: [Integer]
+            let data_offsets: [Integer]
+        }
+
+        /// A JSON integer. Foundation reports a fraction or a number beyond Int in an Int field as
+        /// "not valid JSON", without saying where; this names the field and the number.
+        struct Integer: Decodable {
+            let value: Int
+
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                do {
+                    value = try c.decode(Int.self)
+                } catch {
+                    guard let number = try? c.decode(Double.self) else { throw error }
+                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an integer, found \(number)")
+                }
+            }
         }
 
         struct Key: CodingKey {
@@ -323,28 +340,29 @@ extension SafeTensors {
         guard let dtype = DType(rawValue: info.dtype) else {
             throw fail(.unsupportedDType(info.dtype), tensor: name, "tensor '\(name)' has dtype \(info.dtype), which is not supported (F32, F16 and BF16 are)")
         }
-        guard info.shape.allSatisfy({ $0 >= 0 }) else {
-            throw fail(.badHeader, tensor: name, "tensor '\(name)' has a negative dimension in shape \(info.shape)")
+        let shape = info.shape.map(\.value), offsets = info.data_offsets.map(\.value)
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has a negative dimension in shape \(shape)")
         }
-        let (count, overflow) = info.shape.reduce((1, false)) { acc, d in
+        let (count, overflow) = shape.reduce((1, false)) { acc, d in
             let (p, o) = acc.0.multipliedReportingOverflow(by: d)
             return (p, acc.1 || o)
         }
         let (bytes, overflowBytes) = count.multipliedReportingOverflow(by: dtype.size)
         guard !overflow, !overflowBytes else {
-            throw fail(.badHeader, tensor: name, "tensor '\(name)' has shape \(info.shape), too many elements to address")
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has shape \(shape), too many elements to address")
         }
-        guard info.data_offsets.count == 2 else {
-            throw fail(.badHeader, tensor: name, "tensor '\(name)' has data_offsets \(info.data_offsets); expected [begin, end]")
+        guard offsets.count == 2 else {
+            throw fail(.badHeader, tensor: name, "tensor '\(name)' has data_offsets \(offsets); expected [begin, end]")
         }
-        let (begin, end) = (info.data_offsets[0], info.data_offsets[1])
+        let (begin, end) = (offsets[0], offsets[1])
         guard begin >= 0, end >= begin else {
             throw fail(.badOffsets, tensor: name, "tensor '\(name)' has data_offsets [\(begin), \(end)], which is not a range")
         }
         guard end - begin == bytes else {
-            throw fail(.badOffsets, tensor: name, "tensor '\(name)' (\(dtype.rawValue), shape \(info.shape)) needs \(bytes) bytes, but its data_offsets [\(begin), \(end)] span \(end - begin)")
+            throw fail(.badOffsets, tensor: name, "tensor '\(name)' (\(dtype.rawValue), shape \(shape)) needs \(bytes) bytes, but its data_offsets [\(begin), \(end)] span \(end - begin)")
         }
-        return Entry(name: name, dtype: dtype, shape: info.shape, count: count, begin: begin, end: end)
+        return Entry(name: name, dtype: dtype, shape: shape, count: count, begin: begin, end: end)
     }
 
     /// Checks that the entries tile the data section exactly, as the format requires.

@@ -83,6 +83,8 @@ struct PipelineTests {
             guard !p.second!.noise.strength.isConstant else { continue }
             let levels = p.second!.noise.strength.levels
             guard abs(levels.first! - levels.last!) > 0.5 * abs(levels.max()! - levels.min()!) else { continue }
+            // JPEG after the noise turns it into artefacts that differ between the two runs everywhere.
+            p.second!.jpegQuality = 95
             p.final!.jpeg = .constant(95)
             var clean = p
             clean.first!.noise.strength = .constant(0)

@@ -1,0 +1,157 @@
+import Foundation
+import Imaging
+
+/// A picture of one degradation for people to look at: the HR, the LR, a detail crop of both at HR
+/// scale, and the four ground-truth maps as heatmaps (viridis, labelled with their value span).
+///
+/// ```swift
+/// let sheet = contactSheet(hr: hr, result: result, scale: 4)
+/// try writeImage(sheet, to: url)
+/// ```
+public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Image {
+    let lr = result.lr
+    // Tiles show the LR at an integer zoom, about 256 pixels on the long side.
+    let zoom = max(1, 256 / max(lr.width, lr.height))
+    let (tw, th) = (lr.width * zoom, lr.height * zoom)
+    let gap = 8, label = 22
+    let columns = 4
+    let sheetWidth = columns * tw + (columns + 1) * gap
+    let sheetHeight = 2 * (th + label) + 3 * gap
+    var canvas = Canvas(width: sheetWidth, height: sheetHeight, background: 0.12)
+
+    let colourHR = rgb(hr)
+    let colourLR = rgb(lr)
+    // The detail crop: the centre of the HR, up to one tile, with the same region of the LR enlarged by `scale`.
+    let cw = min(tw, hr.width) / scale * scale, ch = min(th, hr.height) / scale * scale
+    let cx = (hr.width - cw) / 2 / scale * scale, cy = (hr.height - ch) / 2 / scale * scale
+    let hrCrop = crop(colourHR, x: cx, y: cy, width: cw, height: ch)
+    let lrCrop = resize(crop(colourLR, x: cx / scale, y: cy / scale, width: cw / scale, height: ch / scale),
+                        width: cw, height: ch, method: .nearest)
+    let top: [(String, Image)] = [
+        ("HR \(hr.width)X\(hr.height)", resize(colourHR, width: tw, height: th, method: .area)),
+        ("LR \(lr.width)X\(lr.height)", resize(colourLR, width: tw, height: th, method: .nearest)),
+        ("HR CROP", hrCrop),
+        ("LR CROP X\(scale)", lrCrop),
+    ]
+    for (i, (title, tile)) in top.enumerated() {
+        let x = gap + i * (tw + gap)
+        canvas.text(title, x: x, y: gap + 3)
+        canvas.paste(tile, x: x, y: gap + label)
+    }
+    let maps: [(String, GroundTruthMaps.Kind)] = [("BLUR WIDTH", .blurWidth), ("NOISE SIGMA", .noiseSigma),
+                                                  ("JPEG QUALITY", .jpegQuality), ("AFFECTED", .affected)]
+    for (i, (title, kind)) in maps.enumerated() {
+        let values = result.maps[kind]
+        let lo = values.min() ?? 0, hi = values.max() ?? 0
+        let span = hi - lo > 1e-6 ? String(format: "%.1f-%.1f", lo, hi) : String(format: "= %.1f", lo)
+        let heat = heatmap(values, width: result.maps.width, height: result.maps.height, low: lo, high: hi)
+        let x = gap + i * (tw + gap), y = 2 * gap + th + label
+        canvas.text("\(title) \(span)", x: x, y: y + 3)
+        canvas.paste(resize(heat, width: tw, height: th, method: .nearest), x: x, y: y + label)
+    }
+    return canvas.image
+}
+
+/// Three channels: gray is repeated.
+private func rgb(_ image: Image) -> Image {
+    if image.channels >= 3 {
+        return Image(width: image.width, height: image.height, channels: 3, planes: Array(image.planes[0..<(3 * image.pixelCount)]))
+    }
+    let plane = Array(image.planes[0..<image.pixelCount])
+    return Image(width: image.width, height: image.height, channels: 3, planes: plane + plane + plane)
+}
+
+private func crop(_ image: Image, x: Int, y: Int, width: Int, height: Int) -> Image {
+    var planes = [Float]()
+    planes.reserveCapacity(width * height * image.channels)
+    for c in 0..<image.channels {
+        for row in y..<(y + height) {
+            let start = c * image.pixelCount + row * image.width + x
+            planes.append(contentsOf: image.planes[start..<(start + width)])
+        }
+    }
+    return Image(width: width, height: height, channels: image.channels, planes: planes)
+}
+
+/// Viridis: values from `low` to `high` run dark blue, teal, green, yellow; a constant map is mid-teal.
+private func heatmap(_ values: [Float], width: Int, height: Int, low: Float, high: Float) -> Image {
+    let stops: [(Float, Float, Float)] = [(0.267, 0.005, 0.329), (0.231, 0.322, 0.545), (0.129, 0.569, 0.549),
+                                          (0.369, 0.788, 0.384), (0.992, 0.906, 0.145)]
+    let n = width * height
+    var planes = [Float](repeating: 0, count: 3 * n)
+    for i in 0..<n {
+        let t = high - low > 1e-6 ? (values[i] - low) / (high - low) : 0.5
+        let s = min(max(t, 0), 1) * Float(stops.count - 1)
+        let k = min(Int(s), stops.count - 2)
+        let f = s - Float(k)
+        let (a, b) = (stops[k], stops[k + 1])
+        planes[i] = a.0 + f * (b.0 - a.0)
+        planes[n + i] = a.1 + f * (b.1 - a.1)
+        planes[2 * n + i] = a.2 + f * (b.2 - a.2)
+    }
+    return Image(width: width, height: height, channels: 3, planes: planes)
+}
+
+/// An RGB drawing surface with pasting and a 5x7 pixel font drawn at double size.
+private struct Canvas {
+    var image: Image
+
+    init(width: Int, height: Int, background: Float) {
+        image = Image(width: width, height: height, channels: 3, value: background)
+    }
+
+    mutating func paste(_ tile: Image, x: Int, y: Int) {
+        let n = image.pixelCount, m = tile.pixelCount
+        for c in 0..<3 {
+            for row in 0..<min(tile.height, image.height - y) {
+                for col in 0..<min(tile.width, image.width - x) {
+                    image.planes[c * n + (y + row) * image.width + x + col] = tile.planes[c * m + row * tile.width + col]
+                }
+            }
+        }
+    }
+
+    mutating func text(_ string: String, x: Int, y: Int, size: Int = 2) {
+        var penX = x
+        for character in string.uppercased() {
+            let rows = glyphs[character] ?? glyphs["?"]!
+            for (r, bits) in rows.enumerated() {
+                for bit in 0..<5 where bits & (0x10 >> bit) != 0 {
+                    for dy in 0..<size {
+                        for dx in 0..<size { set(penX + bit * size + dx, y + r * size + dy, 0.95) }
+                    }
+                }
+            }
+            penX += 6 * size
+        }
+    }
+
+    private mutating func set(_ x: Int, _ y: Int, _ value: Float) {
+        guard x >= 0, y >= 0, x < image.width, y < image.height else { return }
+        for c in 0..<3 { image.planes[c * image.pixelCount + y * image.width + x] = value }
+    }
+}
+
+/// Rows of a 5x7 font, most significant of five bits on the left.
+private let glyphs: [Character: [UInt8]] = [
+    "A": [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11], "B": [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
+    "C": [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E], "D": [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
+    "E": [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F], "F": [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
+    "G": [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F], "H": [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
+    "I": [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E], "J": [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
+    "K": [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11], "L": [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
+    "M": [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11], "N": [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
+    "O": [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E], "P": [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
+    "Q": [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D], "R": [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
+    "S": [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E], "T": [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
+    "U": [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E], "V": [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
+    "W": [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A], "X": [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
+    "Y": [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04], "Z": [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
+    "0": [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E], "1": [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+    "2": [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F], "3": [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+    "4": [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02], "5": [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+    "6": [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E], "7": [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+    "8": [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E], "9": [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+    ".": [0, 0, 0, 0, 0, 0x0C, 0x0C], "-": [0, 0, 0, 0x1F, 0, 0, 0], "=": [0, 0, 0x1F, 0, 0x1F, 0, 0],
+    ":": [0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0], " ": [0, 0, 0, 0, 0, 0, 0], "?": [0x0E, 0x11, 0x01, 0x02, 0x04, 0, 0x04],
+]
