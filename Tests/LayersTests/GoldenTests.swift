@@ -34,11 +34,10 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
     let name: String
     let inputs: [String]
     /// A mismatch of Tensors found by this case and not yet fixed there: the test expects it to fail.
-    var knownIssue: String?
     let run: @Sendable ([Tensor]) throws -> Tensor
 
-    init(_ file: String, _ name: String, _ inputs: [String], knownIssue: String? = nil, _ run: @escaping @Sendable ([Tensor]) throws -> Tensor) {
-        (self.file, self.name, self.inputs, self.knownIssue, self.run) = (file, name, inputs, knownIssue, run)
+    init(_ file: String, _ name: String, _ inputs: [String], _ run: @escaping @Sendable ([Tensor]) throws -> Tensor) {
+        (self.file, self.name, self.inputs, self.run) = (file, name, inputs, run)
     }
 
     var testDescription: String { name }
@@ -63,10 +62,7 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
         GoldenCase("golden_ops", "bilinear_down", ["x"]) { try resize2d($0[0], height: 4, width: 6, mode: .bilinear) },
         GoldenCase("golden_ops", "nearest", ["x"]) { try resize2d($0[0], height: 10, width: 3, mode: .nearest) },
         GoldenCase("golden_ops", "nearest_up", ["x"]) { try resize2d($0[0], height: 8, width: 11, mode: .nearest) },
-        GoldenCase("golden_ops", "nearest_float_scale", ["x"], knownIssue: """
-            resize2d .nearest computes the source row floor(o * in / out) in Double; PyTorch multiplies by the \
-            float32 scale, so 26 -> 22 rows maps output row 11 to input row 13 here and 12 in PyTorch
-            """) { try resize2d($0[0], height: 22, width: 3, mode: .nearest) },
+        GoldenCase("golden_ops", "nearest_float_scale", ["x"]) { try resize2d($0[0], height: 22, width: 3, mode: .nearest) },
         GoldenCase("golden_ops", "avg_pool_k3s2p1", ["x"]) { try avgPool2d($0[0], kernel: 3, stride: 2, padding: 1) },
         GoldenCase("golden_ops", "avg_pool_k2", ["x"]) { try avgPool2d($0[0], kernel: 2) },
         GoldenCase("golden_ops", "gelu", ["x"]) { try gelu($0[0]) },
@@ -85,12 +81,6 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
 
     /// Rebuilds one case from its stored inputs and compares the output and every input's gradient.
     private func check(_ c: GoldenCase, _ path: KernelPath) throws {
-        guard let known = c.knownIssue else { return try compare(c, path) }
-        // Fails (as a test issue) once the mismatch is fixed, so the mark gets removed.
-        withKnownIssue(Comment(rawValue: known)) { try compare(c, path) }
-    }
-
-    private func compare(_ c: GoldenCase, _ path: KernelPath) throws {
         let file = try Fixtures.load("\(c.file).safetensors")
         try Kernel.with(path) {
             let inputs = try c.inputs.map { try file.tensor("\(c.name).\($0)").requiringGrad() }

@@ -48,11 +48,24 @@ enum DNNL {
         return e!
     }()
 
-    static let stream: dnnl_stream_t = {
-        var s: dnnl_stream_t?
-        precondition(dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue) == dnnl_success && s != nil, "oneDNN: no stream")
-        return s!
-    }()
+    /// A stream per thread: oneDNN streams are not meant to be shared by threads executing at once.
+    static var stream: dnnl_stream_t {
+        let key = "savl.Tensors.DNNL.stream"
+        if let box = Thread.current.threadDictionary[key] as? StreamBox { return box.stream }
+        let box = StreamBox()
+        Thread.current.threadDictionary[key] = box
+        return box.stream
+    }
+
+    private final class StreamBox {
+        let stream: dnnl_stream_t
+        init() {
+            var s: dnnl_stream_t?
+            precondition(dnnl_stream_create(&s, DNNL.engine, dnnl_stream_default_flags.rawValue) == dnnl_success && s != nil, "oneDNN: no stream")
+            stream = s!
+        }
+        deinit { dnnl_stream_destroy(stream) }
+    }
 
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
         guard status == dnnl_success else { throw TensorError("oneDNN \(what()) failed with status \(status.rawValue)") }
@@ -135,8 +148,9 @@ final class Primitive: @unchecked Sendable {
             try DNNL.check(dnnl_memory_create(&m, &md, DNNL.engine, ptr), "memory creation")
             mems.append(dnnl_exec_arg_t(arg: arg, memory: m))
         }
-        try DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(mems.count), mems), "execution")
-        try DNNL.check(dnnl_stream_wait(DNNL.stream), "stream wait")
+        let stream = DNNL.stream
+        try DNNL.check(dnnl_primitive_execute(primitive, stream, Int32(mems.count), mems), "execution")
+        try DNNL.check(dnnl_stream_wait(stream), "stream wait")
     }
 
     deinit {

@@ -3,9 +3,11 @@ struct Taps {
     var input: Int
     var entries: [[(Int, Float)]]
 
-    /// PyTorch `nearest`: source index floor(out * in / out_size).
+    /// PyTorch `nearest`: source index floor(out * (in / out_size)), computed in Float32 as PyTorch does
+    /// (in Double, 11 * (26 / 22) lands on row 13 instead of PyTorch's 12).
     static func nearest(_ n: Int, _ m: Int) -> Taps {
-        Taps(input: n, entries: (0..<m).map { o in [(min(Int((Double(o) * Double(n) / Double(m)).rounded(.down)), n - 1), 1)] })
+        let scale = Float(n) / Float(m)
+        return Taps(input: n, entries: (0..<m).map { o in [(min(Int((Float(o) * scale).rounded(.down)), n - 1), 1)] })
     }
 
     /// PyTorch `bilinear`, align_corners = false: source (out + 0.5) * in / out_size - 0.5, clamped at 0.
