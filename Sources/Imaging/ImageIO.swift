@@ -60,6 +60,16 @@ public func writeImage(_ image: Image, to url: URL, format: ImageFormat? = nil, 
     }
 }
 
+/// Writes `bytes` (any file, e.g. a JSON report) atomically: a temporary file in the same
+/// directory renamed over `url` once complete. Errors name the file.
+public func writeBytesAtomically(_ bytes: [UInt8], to url: URL) throws {
+    do {
+        try writeFileAtomically(bytes, to: url.path)
+    } catch let error as ImageError {
+        throw error.naming(url.path)
+    }
+}
+
 /// Reads a whole file, with errors that say what is wrong with the path.
 func readFileBytes(_ path: String) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

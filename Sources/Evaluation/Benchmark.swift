@@ -1,0 +1,151 @@
+import Foundation
+import Imaging
+
+/// Turns a low-resolution image into one `scale` times larger. Bicubic today; a trained model
+/// plugs in by conforming to this protocol.
+public protocol Upscaler: Sendable {
+    /// Short name used in reports ("bicubic", a model's name).
+    var name: String { get }
+    /// Returns `image` upscaled by `scale` in both directions (exactly `scale` x the size).
+    func upscale(_ image: Image, scale: Int) throws -> Image
+}
+
+/// MATLAB `imresize(lr, scale, 'bicubic')`: the baseline of every SR paper.
+public struct BicubicUpscaler: Upscaler {
+    public init() {}
+    public var name: String { "bicubic" }
+    public func upscale(_ image: Image, scale: Int) throws -> Image {
+        resize(image, width: image.width * scale, height: image.height * scale, method: .matlabBicubic)
+    }
+}
+
+/// The scores of one image.
+public struct ImageScore: Codable, Sendable, Equatable {
+    /// File name.
+    public var name: String
+    /// Size of the HR image after cropping to a multiple of the scale.
+    public var width: Int
+    public var height: Int
+    public var psnr: Double
+    public var ssim: Double
+}
+
+/// A file or folder that could not be evaluated, and why.
+public struct EvalFailure: Error, Codable, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// The result of evaluating one folder (a test set).
+public struct SetReport: Codable, Sendable {
+    /// The folder's name, e.g. "Set5".
+    public var name: String
+    public var path: String
+    /// Per-image scores, in file-name order.
+    public var images: [ImageScore]
+    /// Means over the images that were scored (nil when none were).
+    public var meanPSNR: Double?
+    public var meanSSIM: Double?
+    public var failures: [EvalFailure]
+}
+
+/// The field's SR benchmark protocol: for each HR image, crop to a multiple of the scale
+/// (top-left kept, MATLAB `modcrop`), make the LR image by MATLAB bicubic downscaling, upscale it,
+/// and compare with the HR image on 8-bit values with `border` pixels ignored at each edge.
+public struct Benchmark: Sendable {
+    public var scale: Int
+    public var upscaler: any Upscaler
+    /// Pixels ignored at each edge; the field uses the scale.
+    public var border: Int
+    public var channel: MetricChannel
+    /// Pixel limit for reading HR images.
+    public var maxPixels: Int
+
+    public init(scale: Int, upscaler: any Upscaler = BicubicUpscaler(), border: Int? = nil,
+                channel: MetricChannel = .y, maxPixels: Int = ImageLimits.maxPixels) {
+        precondition(scale >= 1, "scale must be positive")
+        self.scale = scale
+        self.upscaler = upscaler
+        self.border = border ?? scale
+        self.channel = channel
+        self.maxPixels = maxPixels
+    }
+
+    /// The HR image as the protocol uses it: alpha removed, rounded to 8 bits, cropped to a multiple of the scale.
+    public func preparedHR(_ image: Image) throws -> Image {
+        let w = image.width - image.width % scale, h = image.height - image.height % scale
+        guard w >= scale, h >= scale else {
+            throw MetricError("a \(image.width)x\(image.height) image is smaller than the scale \(scale)")
+        }
+        return image.removingAlpha().quantized(bitDepth: 8).cropped(x: 0, y: 0, width: w, height: h)
+    }
+
+    /// The LR input: MATLAB bicubic downscaling of the prepared HR image, rounded to 8 bits.
+    public func lowResolution(of hr: Image) -> Image {
+        resize(hr, width: hr.width / scale, height: hr.height / scale, method: .matlabBicubic).quantized(bitDepth: 8)
+    }
+
+    /// Scores one HR image.
+    public func score(_ image: Image, name: String) throws -> ImageScore {
+        let hr = try preparedHR(image)
+        let sr = try upscaler.upscale(lowResolution(of: hr), scale: scale).quantized(bitDepth: 8)
+        guard sr.width == hr.width, sr.height == hr.height else {
+            throw MetricError("\(upscaler.name) returned \(sr.width)x\(sr.height), expected \(hr.width)x\(hr.height)")
+        }
+        return ImageScore(name: name, width: hr.width, height: hr.height,
+                          psnr: try psnr(sr, hr, border: border, channel: channel),
+                          ssim: try ssim(sr, hr, border: border, channel: channel))
+    }
+
+    /// Image files of a folder: `.png`, `.jpg`, `.jpeg` (any case), hidden files skipped, sorted by name.
+    public static func imageFiles(in directory: URL) throws -> [URL] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            throw MetricError("no such folder")
+        }
+        guard isDirectory.boolValue else { throw MetricError("not a folder") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        return names.filter { !$0.hasPrefix(".") && ImageFormat(pathExtension: ($0 as NSString).pathExtension) != nil }
+            .sorted()
+            .map { directory.appendingPathComponent($0) }
+    }
+
+    /// Evaluates every image of a folder, going on past files that fail (they are listed in the report).
+    /// - Parameter progress: called after each image, with its score or its failure.
+    public func run(directory: URL, progress: ((Result<ImageScore, EvalFailure>) -> Void)? = nil) -> SetReport {
+        let path = directory.standardizedFileURL.path
+        var report = SetReport(name: directory.standardizedFileURL.lastPathComponent, path: path,
+                               images: [], meanPSNR: nil, meanSSIM: nil, failures: [])
+        let files: [URL]
+        do {
+            files = try Benchmark.imageFiles(in: directory)
+            if files.isEmpty { throw MetricError("no .png, .jpg or .jpeg files") }
+        } catch {
+            let failure = EvalFailure(path: path, reason: "\(error)")
+            report.failures.append(failure)
+            progress?(.failure(failure))
+            return report
+        }
+        for file in files {
+            do {
+                let s = try score(readImage(at: file, maxPixels: maxPixels), name: file.lastPathComponent)
+                report.images.append(s)
+                progress?(.success(s))
+            } catch let error as ImageError {
+                let failure = EvalFailure(path: file.path, reason: error.reason)
+                report.failures.append(failure)
+                progress?(.failure(failure))
+            } catch {
+                let failure = EvalFailure(path: file.path, reason: "\(error)")
+                report.failures.append(failure)
+                progress?(.failure(failure))
+            }
+        }
+        if !report.images.isEmpty {
+            report.meanPSNR = report.images.map(\.psnr).reduce(0, +) / Double(report.images.count)
+            report.meanSSIM = report.images.map(\.ssim).reduce(0, +) / Double(report.images.count)
+        }
+        return report
+    }
+}

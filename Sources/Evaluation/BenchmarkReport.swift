@@ -1,0 +1,69 @@
+import Foundation
+
+/// Everything one `savl eval` run measured, as written to `--json`.
+public struct BenchmarkReport: Codable, Sendable {
+    public var scale: Int
+    public var method: String
+    public var channel: MetricChannel
+    public var border: Int
+    public var sets: [SetReport]
+
+    public init(scale: Int, method: String, channel: MetricChannel, border: Int, sets: [SetReport]) {
+        self.scale = scale
+        self.method = method
+        self.channel = channel
+        self.border = border
+        self.sets = sets
+    }
+
+    /// Every failure of every set.
+    public var failures: [EvalFailure] { sets.flatMap(\.failures) }
+
+    /// JSON with sorted keys; an infinite PSNR (identical images) is written as the string "inf".
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    /// A plain-text table: one block per set (its images, then the mean), then a summary of the
+    /// means when there are several sets.
+    public func table() -> String {
+        var lines: [String] = []
+        let nameWidth = max(12, sets.flatMap { $0.images.map(\.name.count) }.max() ?? 0)
+        func row(_ name: String, _ size: String, _ psnr: String, _ ssim: String) -> String {
+            name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                + size.leftPadded(11) + "  " + psnr.leftPadded(9) + "  " + ssim.leftPadded(7)
+        }
+        for set in sets {
+            lines.append("\(set.name)  x\(scale)  \(method)  (\(channel == .y ? "Y" : "RGB"), border \(border))")
+            lines.append(row("image", "size", "PSNR (dB)", "SSIM"))
+            for s in set.images {
+                lines.append(row(s.name, "\(s.width)x\(s.height)", formatPSNR(s.psnr), String(format: "%.4f", s.ssim)))
+            }
+            if let p = set.meanPSNR, let s = set.meanSSIM {
+                lines.append(row("mean (\(set.images.count))", "", formatPSNR(p), String(format: "%.4f", s)))
+            }
+            if !set.failures.isEmpty { lines.append("\(set.failures.count) failed") }
+            lines.append("")
+        }
+        if sets.count > 1 {
+            lines.append("summary  x\(scale)  \(method)")
+            for set in sets {
+                let p = set.meanPSNR.map(formatPSNR) ?? "-", s = set.meanSSIM.map { String(format: "%.4f", $0) } ?? "-"
+                lines.append(row(set.name, "\(set.images.count) images", p, s))
+            }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func formatPSNR(_ v: Double) -> String { v.isFinite ? String(format: "%.2f", v) : "inf" }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

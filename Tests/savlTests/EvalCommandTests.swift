@@ -1,0 +1,195 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of `savl eval`, running the built executable.
+@Suite struct EvalCommandTests {
+    @Test func reportsTablesAndJSON() throws {
+        let dir = try temporaryDirectory("eval-ok")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writePNG(width: 50, height: 38, channels: 3, to: dir.appendingPathComponent("a-rgb.png"))
+        try writePNG(width: 40, height: 44, channels: 1, to: dir.appendingPathComponent("b-gray.png"))
+        try writePNG(width: 48, height: 48, channels: 4, to: dir.appendingPathComponent("c-rgba.png"))
+        try Data("not an image".utf8).write(to: dir.appendingPathComponent("notes.txt"))  // ignored
+        let json = dir.appendingPathComponent("report.json")
+
+        let run = try runSavl(["eval", dir.path, "--scale", "4", "--json", json.path])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        for name in ["a-rgb.png", "b-gray.png", "c-rgba.png", "mean (3)", "48x36"] {
+            #expect(run.stdout.contains(name), "missing \(name) in:\n\(run.stdout)")
+        }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: json))
+        #expect(report.scale == 4 && report.border == 4 && report.channel == "y" && report.method == "bicubic")
+        let set = try #require(report.sets.first)
+        #expect(set.images.map(\.name) == ["a-rgb.png", "b-gray.png", "c-rgba.png"])
+        #expect(set.images.allSatisfy { $0.psnr > 15 && $0.psnr < 60 && $0.ssim > 0.2 && $0.ssim <= 1 })
+        #expect(set.failures.isEmpty)
+        let mean = set.images.map(\.psnr).reduce(0, +) / 3
+        #expect(abs((set.meanPSNR ?? 0) - mean) < 1e-9)
+    }
+
+    @Test func badFilesAreListedAndTheOthersStillScored() throws {
+        let dir = try temporaryDirectory("eval-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writePNG(width: 32, height: 32, channels: 3, to: dir.appendingPathComponent("good.png"))
+        let good = try Data(contentsOf: dir.appendingPathComponent("good.png"))
+        try good.prefix(good.count / 2).write(to: dir.appendingPathComponent("truncated.png"))
+        try Data().write(to: dir.appendingPathComponent("empty.jpg"))
+        let missing = dir.appendingPathComponent("no-such-set").path
+        let json = dir.appendingPathComponent("r.json")
+
+        let run = try runSavl(["eval", dir.path, missing, "--scale", "2", "--json", json.path])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("good.png") && run.stdout.contains("mean (1)"))
+        #expect(run.stderr.contains("3 failures"), "stderr: \(run.stderr)")
+        #expect(run.stderr.contains(dir.appendingPathComponent("truncated.png").path))
+        #expect(run.stderr.contains(dir.appendingPathComponent("empty.jpg").path + ": file is empty"))
+        #expect(run.stderr.contains("no-such-set: no such folder"))
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: json))
+        #expect(report.sets.count == 2 && report.sets[0].images.count == 1 && report.sets[0].failures.count == 2)
+    }
+
+    @Test func unwritableJSONFailsWithoutLeavingAFile() throws {
+        let dir = try temporaryDirectory("eval-json")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writePNG(width: 24, height: 24, channels: 3, to: dir.appendingPathComponent("x.png"))
+        let target = dir.appendingPathComponent("missing-dir/r.json").path
+        let run = try runSavl(["eval", dir.path, "--scale", "2", "--json", target])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains(target))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.png"])
+    }
+
+    @Test func invalidArgumentsAreRejected() throws {
+        #expect(try runSavl(["eval", "/tmp", "--scale", "1"]).status != 0)
+        #expect(try runSavl(["eval", "/tmp", "--method", "lanczos"]).status != 0)
+        #expect(try runSavl(["eval"]).status != 0)
+    }
+
+    /// The published bicubic baselines (Y, border = scale), within 0.05 dB and 0.002 SSIM.
+    @Test(.enabled(if: evalData != nil, "needs ../shared/data/eval"))
+    func reproducesPublishedBicubicBaselines() throws {
+        let data = try #require(evalData)
+        let published: [Int: [String: (psnr: Double, ssim: Double)]] = [
+            4: ["Set5": (28.42, 0.8104), "Set14": (26.00, 0.7027)],
+            2: ["Set5": (33.66, 0.9299), "Set14": (30.24, 0.8688)],
+        ]
+        let dir = try temporaryDirectory("eval-baseline")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (scale, sets) in published {
+            let json = dir.appendingPathComponent("x\(scale).json")
+            let run = try runSavl(["eval", data.appendingPathComponent("Set5").path,
+                                   data.appendingPathComponent("Set14").path, "--scale", "\(scale)", "--json", json.path])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: json))
+            for set in report.sets {
+                let target = try #require(sets[set.name])
+                let p = try #require(set.meanPSNR), s = try #require(set.meanSSIM)
+                #expect(abs(p - target.psnr) < 0.05, "x\(scale) \(set.name): PSNR \(p), published \(target.psnr)")
+                #expect(abs(s - target.ssim) < 0.002, "x\(scale) \(set.name): SSIM \(s), published \(target.ssim)")
+            }
+        }
+    }
+}
+
+/// The fields of the JSON report the tests read.
+struct Report: Decodable {
+    struct Score: Decodable { let name: String; let width: Int; let height: Int; let psnr: Double; let ssim: Double }
+    struct Failure: Decodable { let path: String; let reason: String }
+    struct SetReport: Decodable {
+        let name: String
+        let images: [Score]
+        let meanPSNR: Double?
+        let meanSSIM: Double?
+        let failures: [Failure]
+    }
+    let scale: Int
+    let border: Int
+    let channel: String
+    let method: String
+    let sets: [SetReport]
+}
+
+/// `../shared/data/eval` next to the repository, when present.
+let evalData: URL? = {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let url = repo.deletingLastPathComponent().appendingPathComponent("shared/data/eval")
+    return FileManager.default.fileExists(atPath: url.appendingPathComponent("Set5").path) ? url : nil
+}()
+
+/// The `savl` executable built next to this test bundle.
+func savlExecutable() throws -> URL {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("savl")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "savl executable near \(CommandLine.arguments[0])"])
+}
+
+/// Runs `savl` with `arguments`, capturing its exit status and output.
+func runSavl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = try savlExecutable()
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting, so a full pipe cannot block the child.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+func temporaryDirectory(_ label: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("savl-\(label)-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Writes a small smooth test image as an 8-bit PNG with a minimal encoder (stored deflate
+/// blocks), so these tests depend on nothing but the executable.
+func writePNG(width: Int, height: Int, channels: Int, to url: URL) throws {
+    let colorType: UInt8 = [1: 0, 2: 4, 3: 2, 4: 6][channels]!
+    var raw = [UInt8]()
+    for y in 0..<height {
+        raw.append(0)
+        for x in 0..<width {
+            for c in 0..<channels {
+                let v = c == 3 ? 255 : (x * 5 + y * 3 + c * 60 + (x * y) % 23) % 256
+                raw.append(UInt8(v))
+            }
+        }
+    }
+    func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let body = Array(type.utf8) + data
+        return be32(data.count) + body + be32(Int(crc32(body)))
+    }
+    var zlib: [UInt8] = [0x78, 0x01]
+    var offset = 0
+    repeat {
+        let n = min(65_535, raw.count - offset)
+        let last: UInt8 = offset + n == raw.count ? 1 : 0
+        zlib += [last, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
+        zlib += raw[offset..<(offset + n)]
+        offset += n
+    } while offset < raw.count
+    var a: UInt32 = 1, b: UInt32 = 0
+    for byte in raw { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
+    zlib += be32(Int(b << 16 | a))
+    let ihdr = be32(width) + be32(height) + [8, colorType, 0, 0, 0]
+    let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", [])
+    try Data(png).write(to: url)
+}
+
+func crc32(_ data: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in data {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+    }
+    return ~crc
+}
