@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Debian's C libraries.
@@ -31,12 +32,14 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom"], swiftSettings: fast),
         .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
+        .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["SAVL", "Degradations", "Evaluation", "Yams"], swiftSettings: fast),
 
         // The command-line tool.
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -48,6 +51,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DegradationsTests", dependencies: ["Degradations"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "SAVLTests", dependencies: ["SAVL"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "savlTests", dependencies: ["savl"]),
     ],
     swiftLanguageModes: [.v5]

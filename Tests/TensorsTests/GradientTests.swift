@@ -98,3 +98,11 @@ import Testing
         try checkGradients([p], "charbonnier") { try charbonnierLoss($0[0], t) }
     }
 }
+
+@Suite struct GatherTests {
+    @Test func gatherWithRepeatsScattersBack() throws {
+        let table = randn([5, 3], seed: 40)
+        try checkGradients([table], "gathered") { try $0[0].gathered(rows: [4, 0, 4, 2, 4]) }
+        #expect(throws: TensorError.self) { try table.gathered(rows: [5]) }
+    }
+}

@@ -152,3 +152,29 @@ public func pixelUnshuffle(_ x: Tensor, _ r: Int) throws -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2] / r, x.shape[3] / r)
     return try x.reshaped([n, c, h, r, w, r]).permuted([0, 1, 3, 5, 2, 4]).reshaped([n, c * r * r, h, w])
 }
+
+extension Tensor {
+    /// Rows of this tensor picked along axis 0 by `indices` (repeats allowed), as PyTorch's `index_select(0, ...)`.
+    /// The gradient scatters back, adding where an index repeats.
+    public func gathered(rows indices: [Int]) throws -> Tensor {
+        guard rank >= 1 else { throw TensorError("gathered: needs at least one axis, got a scalar") }
+        if let bad = indices.first(where: { $0 < 0 || $0 >= shape[0] }) {
+            throw TensorError("gathered: index \(bad) out of range for shape \(shape)")
+        }
+        let x = layout == .plain ? self : Kernels.reorder(self, to: .plain)
+        let row = count / Swift.max(shape[0], 1)
+        let outShape = [indices.count] + shape.dropFirst()
+        let out = Tensor(shape: outShape, storage: Storage(count: indices.count * row))
+        for (o, i) in indices.enumerated() { (out.storage.pointer + o * row).update(from: x.storage.pointer + i * row, count: row) }
+        let inShape = shape
+        return Tensor.recorded(out, "gathered", [self]) { g in
+            let g = g.layout == .plain ? g : Kernels.reorder(g, to: .plain)
+            let gi = Tensor(shape: inShape, storage: Storage(zeros: inShape.reduce(1, *)))
+            for (o, i) in indices.enumerated() {
+                let src = g.storage.pointer + o * row, dst = gi.storage.pointer + i * row
+                for j in 0..<row { dst[j] += src[j] }
+            }
+            return [gi]
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Layers
+import SeededRandom
+import Tensors
+
+/// Weights of the stage-1 objective L1(SR, HR) + alpha L_rec + beta KL.
+public struct ObjectiveWeights: Codable, Equatable, Sendable {
+    /// Weight of the likelihood (reconstruction) term.
+    public var alpha: Float
+    /// Weight of the KL to N(0, I) (mutual-information suppression).
+    public var beta: Float
+
+    public init(alpha: Float = 1, beta: Float = 0.01) {
+        self.alpha = alpha
+        self.beta = beta
+    }
+}
+
+/// The terms of the objective of one batch; `total` is what is minimised.
+public struct Objective {
+    public var total: Tensor
+    public var srL1: Tensor
+    public var reconstruction: Tensor
+    public var kl: Tensor
+}
+
+/// A SAVL model: degradation encoder, likelihood decoder (training only) and guided SR network.
+///
+/// ```swift
+/// var rng = SeededGenerator(seed: 0)
+/// let model = SAVLModel(try .preset("small"), rng: &rng)
+/// let sr = try GradMode.withoutGrad { try model(lr) }      // (N, 3, 4h, 4w)
+/// ```
+public final class SAVLModel: Module {
+    public let config: SAVLConfig
+    public let encoder: DegradationEncoder?
+    public let decoder: LikelihoodDecoder?
+    public let sr: GuidedSRNetwork
+
+    public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
+        self.config = config
+        let hasCode = config.code != .none
+        encoder = hasCode ? DegradationEncoder(config, rng: &rng) : nil
+        decoder = hasCode ? LikelihoodDecoder(config, rng: &rng) : nil
+        sr = GuidedSRNetwork(config, rng: &rng)
+    }
+
+    /// The posterior of an LR batch, or nil for the no-code ablation.
+    public func posterior(_ lr: Tensor) throws -> Posterior? {
+        try encoder?(lr)
+    }
+
+    /// What the SR network reads from a posterior: its mean and its severity map.
+    public func guidance(_ posterior: Posterior?, height: Int, width: Int) throws -> Guidance {
+        guard let posterior else { return Guidance(mean: nil, severity: nil) }
+        return Guidance(mean: posterior.mean, severity: try posterior.severity(height: height, width: width))
+    }
+
+    /// Super-resolves an LR batch (N, 3, h, w) with the posterior mode; any size (padded for attention windows).
+    public func callAsFunction(_ lr: Tensor) throws -> Tensor {
+        try checkInput(lr, "LR input")
+        let multiple = config.blockKind == .attention ? config.windowSize : 1
+        let (h, w) = (lr.shape[2], lr.shape[3])
+        let ph = (multiple - h % multiple) % multiple, pw = (multiple - w % multiple) % multiple
+        let x = ph + pw > 0 ? try lr.padded2d(top: 0, bottom: ph, left: 0, right: pw) : lr
+        let out = try sr(x, guidance(posterior(x), height: x.shape[2], width: x.shape[3]))
+        guard ph + pw > 0 else { return out }
+        return try out.sliced(axis: 2, 0..<(h * config.scale)).sliced(axis: 3, 0..<(w * config.scale))
+    }
+
+    /// The training objective of one batch.
+    ///
+    /// - Parameters:
+    ///   - lr: degraded LR y, (N, 3, h, w).
+    ///   - hr: the HR target x, (N, 3, h s, w s).
+    ///   - content: z, the clean HR downsampled by MATLAB bicubic to (N, 3, h, w).
+    ///   - stage: 1 trains everything jointly; 2 freezes the encoder (its posterior is computed without gradients) and uses L1 only.
+    ///   - noise: eps for the reparameterised sample, (N, d, h, w) (or (N, d, 1, 1) for a global code); drawn from `rng` when nil.
+    public func objective(lr: Tensor, hr: Tensor, content: Tensor, weights: ObjectiveWeights, stage: Int = 1,
+                          noise: Tensor? = nil, rng: inout SeededGenerator) throws -> Objective {
+        try checkInput(lr, "LR batch")
+        let s = config.scale
+        guard hr.shape == [lr.shape[0], 3, lr.shape[2] * s, lr.shape[3] * s] else {
+            throw SAVLError("HR batch has shape \(hr.shape); expected \([lr.shape[0], 3, lr.shape[2] * s, lr.shape[3] * s]) for LR \(lr.shape) at x\(s)")
+        }
+        guard content.shape == lr.shape else { throw SAVLError("content batch has shape \(content.shape); expected the LR shape \(lr.shape)") }
+        let zero = Tensor(0)
+        guard let encoder, let decoder else {
+            let l1 = try l1Loss(sr(lr, Guidance(mean: nil, severity: nil)), hr)
+            return Objective(total: l1, srL1: l1, reconstruction: zero, kl: zero)
+        }
+        if stage == 2 {
+            let post = try GradMode.withoutGrad { try encoder(lr) }
+            let l1 = try l1Loss(sr(lr, guidance(post, height: lr.shape[2], width: lr.shape[3])), hr)
+            return Objective(total: l1, srL1: l1, reconstruction: zero, kl: zero)
+        }
+        let post = try encoder(lr)
+        let code = try post.sample(noise: noise, rng: &rng)
+        let (reconstruction, logScale) = try decoder(content: content, code: code)
+        let rec = try LikelihoodDecoder.reconstructionLoss(lr, reconstruction, logScale: logScale)
+        let kl = try post.klToStandardNormal()
+        let l1 = try l1Loss(sr(lr, guidance(post, height: lr.shape[2], width: lr.shape[3])), hr)
+        let total = try l1 + rec * weights.alpha + kl * weights.beta
+        return Objective(total: total, srL1: l1, reconstruction: rec, kl: kl)
+    }
+
+    private func checkInput(_ x: Tensor, _ what: String) throws {
+        guard x.rank == 4, x.shape[1] == 3, x.shape[2] > 0, x.shape[3] > 0 else {
+            throw SAVLError("\(what) must be (N, 3, h, w), got \(x.shape)")
+        }
+    }
+}
