@@ -128,6 +128,9 @@ public struct HeterogeneityConfig: Codable, Equatable, Sendable {
     public var levels: ClosedRange<Int> = 2...3
     /// Smallest distance between the lowest and highest level, as a fraction of the parameter's range.
     public var contrast = 0.5
+    /// Probability that all varying parameters follow one shared mask (one affected region), rather
+    /// than a mask each (0.5).
+    public var sharedMaskProbability = 0.5
     public var masks = MaskConfig()
     public init() {}
 }

@@ -102,6 +102,7 @@ extension DegradationConfig {
         c.range(h.minimumVarying...h.minimumVarying, within: 0...3, "heterogeneity.minimumVarying")
         c.range(h.levels, within: 2...8, "heterogeneity.levels")
         c.probability(h.contrast, "heterogeneity.contrast")
+        c.probability(h.sharedMaskProbability, "heterogeneity.sharedMaskProbability")
         let m = h.masks
         for (value, key) in [(m.gradient, "gradient"), (m.blobs, "blobs"), (m.region, "region")] {
             c.probability(value, "heterogeneity.masks.\(key)")
