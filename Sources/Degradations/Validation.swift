@@ -4,6 +4,7 @@ import Foundation
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     /// One line per problem, e.g. `first.noise.grayProbability: 1.5 is not a probability in [0, 1]`.
     public var problems: [String]
+    /// All problems, one a line.
     public var description: String {
         "invalid degradation configuration:\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
     }
