@@ -2,12 +2,19 @@ import Foundation
 
 /// The probabilities of the six Gaussian-family kernel kinds (Real-ESRGAN's `kernel_prob`); they sum to 1.
 public struct KernelMix: Codable, Equatable, Sendable {
+    /// Isotropic Gaussian (0.45).
     public var isotropic = 0.45
+    /// Anisotropic, rotated Gaussian (0.25).
     public var anisotropic = 0.25
+    /// Isotropic generalized Gaussian (0.12).
     public var generalizedIsotropic = 0.12
+    /// Anisotropic generalized Gaussian (0.03).
     public var generalizedAnisotropic = 0.03
+    /// Isotropic plateau (0.12).
     public var plateauIsotropic = 0.12
+    /// Anisotropic plateau (0.03).
     public var plateauAnisotropic = 0.03
+    /// Real-ESRGAN's mix.
     public init() {}
 
     /// The kinds with their probabilities, in a fixed order.
@@ -32,6 +39,7 @@ public struct BlurConfig: Codable, Equatable, Sendable {
     public var generalizedBeta: ClosedRange<Double> = 0.5...4
     /// Range of β for plateau kernels ([1, 2]).
     public var plateauBeta: ClosedRange<Double> = 1...2
+    /// Real-ESRGAN's first-order blur settings.
     public init() {}
 }
 
@@ -48,6 +56,7 @@ public struct ResizeConfig: Codable, Equatable, Sendable {
     public var range: ClosedRange<Double> = 0.15...1.5
     /// Resampling modes, equally likely.
     public var modes: [InterpolationMode] = InterpolationMode.allCases
+    /// Real-ESRGAN's first-order resize settings.
     public init() {}
 }
 
@@ -61,6 +70,7 @@ public struct NoiseConfig: Codable, Equatable, Sendable {
     public var poissonScale: ClosedRange<Double> = 0.05...3
     /// Probability that the noise is the same in every channel (0.4).
     public var grayProbability = 0.4
+    /// Real-ESRGAN's first-order noise settings.
     public init() {}
 }
 
@@ -68,11 +78,15 @@ public struct NoiseConfig: Codable, Equatable, Sendable {
 public struct StageConfig: Codable, Equatable, Sendable {
     /// Probability that the blur step runs (1 first order, 0.8 second).
     public var blurProbability = 1.0
+    /// How the kernel is drawn.
     public var blur = BlurConfig()
+    /// How the random resize is drawn.
     public var resize = ResizeConfig()
+    /// How the noise is drawn.
     public var noise = NoiseConfig()
     /// JPEG quality range, integers, equally likely ([30, 95]).
     public var jpegQuality: ClosedRange<Int> = 30...95
+    /// Real-ESRGAN's first-order settings (see `realESRGANSecond` for the second order).
     public init() {}
 }
 
@@ -90,6 +104,7 @@ public struct FinalConfig: Codable, Equatable, Sendable {
     public var modes: [InterpolationMode] = InterpolationMode.allCases
     /// JPEG quality range ([30, 95]).
     public var jpegQuality: ClosedRange<Int> = 30...95
+    /// Real-ESRGAN's final-step settings.
     public init() {}
 }
 
@@ -108,6 +123,7 @@ public struct MaskConfig: Codable, Equatable, Sendable {
     public var regionRadius: ClosedRange<Double> = 0.15...0.4
     /// Feather of a region's edge.
     public var feather: ClosedRange<Double> = 0.05...0.3
+    /// Equally likely shapes of moderate size.
     public init() {}
 }
 
@@ -128,7 +144,12 @@ public struct HeterogeneityConfig: Codable, Equatable, Sendable {
     public var levels: ClosedRange<Int> = 2...3
     /// Smallest distance between the lowest and highest level, as a fraction of the parameter's range.
     public var contrast = 0.5
+    /// Probability that all varying parameters follow one shared mask (one affected region), rather
+    /// than a mask each (0.5).
+    public var sharedMaskProbability = 0.5
+    /// Shapes and sizes of the soft masks.
     public var masks = MaskConfig()
+    /// The heterogeneous preset's settings.
     public init() {}
 }
 
@@ -147,12 +168,17 @@ public enum PipelineKind: String, Codable, CaseIterable, Sendable {
 /// try config.validate()
 /// ```
 public struct DegradationConfig: Codable, Equatable, Sendable {
+    /// Bicubic only, or the second-order pipeline.
     public var pipeline: PipelineKind = .secondOrder
+    /// First order of the second-order pipeline.
     public var first = StageConfig()
+    /// Second order.
     public var second = StageConfig.realESRGANSecond
+    /// Final resize, sinc and JPEG.
     public var final = FinalConfig()
     /// Spatially varying parameters; nil for a homogeneous pipeline.
     public var heterogeneity: HeterogeneityConfig?
+    /// The `realesrgan` preset.
     public init() {}
 
     /// The configuration of a named preset.

@@ -41,11 +41,17 @@ public struct GroundTruthMaps: Sendable, Equatable {
         }
     }
 
+    /// LR width.
     public var width: Int
+    /// LR height.
     public var height: Int
+    /// See `Kind.blurWidth`.
     public var blurWidth: [Float]
+    /// See `Kind.noiseSigma`.
     public var noiseSigma: [Float]
+    /// See `Kind.jpegQuality`.
     public var jpegQuality: [Float]
+    /// See `Kind.affected`.
     public var affected: [Float]
 
     /// Maps filled with one value each.

@@ -166,6 +166,7 @@ public struct BlurKernel: Sendable, Equatable {
         return max(0, (m.xx + m.yy) / 2).squareRoot()
     }
 
+    /// Equal sizes and weights.
     public static func == (lhs: BlurKernel, rhs: BlurKernel) -> Bool {
         lhs.size == rhs.size && lhs.weights == rhs.weights
     }

@@ -18,6 +18,7 @@ public struct DegradationParameters: Codable, Equatable, Sendable {
 
     /// LR size in pixels.
     public var lrWidth: Int { hrWidth / scale }
+    /// LR height in pixels.
     public var lrHeight: Int { hrHeight / scale }
     /// HR width over height, the frame every soft mask is drawn in.
     public var aspect: Double { Double(hrWidth) / Double(hrHeight) }
@@ -27,6 +28,7 @@ public struct DegradationParameters: Codable, Equatable, Sendable {
         [first?.blur?.mask, second?.noise.strength.mask, final?.jpeg.mask].compactMap { $0 }
     }
 
+    /// Creates parameters; the bicubic pipeline needs no stages.
     public init(pipeline: PipelineKind, scale: Int, hrWidth: Int, hrHeight: Int,
                 first: StageParameters? = nil, second: StageParameters? = nil, final: FinalParameters? = nil) {
         self.pipeline = pipeline
@@ -43,11 +45,14 @@ public struct DegradationParameters: Codable, Equatable, Sendable {
 public struct StageParameters: Codable, Equatable, Sendable {
     /// The blur kernel, or one kernel per level when its width varies; nil when the step was skipped.
     public var blur: Varying<KernelParameters>?
+    /// The random resize.
     public var resize: ResizeParameters
+    /// The noise.
     public var noise: NoiseParameters
     /// JPEG quality.
     public var jpegQuality: Int
 
+    /// Creates one order's parameters.
     public init(blur: Varying<KernelParameters>?, resize: ResizeParameters, noise: NoiseParameters, jpegQuality: Int) {
         self.blur = blur
         self.resize = resize
@@ -64,10 +69,14 @@ public enum ResizeDirection: String, Codable, Sendable {
 /// A random resize. In the first order `factor` is relative to the current size; in the second order
 /// relative to the LR size (as Real-ESRGAN does), so the second order's noise lands near LR scale.
 public struct ResizeParameters: Codable, Equatable, Sendable {
+    /// Enlarge, shrink or keep.
     public var direction: ResizeDirection
+    /// Size factor (1 for keep).
     public var factor: Double
+    /// Resampling filter.
     public var mode: InterpolationMode
 
+    /// Creates resize parameters.
     public init(direction: ResizeDirection, factor: Double, mode: InterpolationMode) {
         self.direction = direction
         self.factor = factor
@@ -86,12 +95,14 @@ public enum NoiseKind: String, Codable, Sendable {
 
 /// One noise step.
 public struct NoiseParameters: Codable, Equatable, Sendable {
+    /// Gaussian or Poisson.
     public var kind: NoiseKind
     /// One noise image shared by all channels (else independent per channel).
     public var gray: Bool
     /// σ on the 0-255 scale (Gaussian) or the scale (Poisson), possibly varying over the image.
     public var strength: Varying<Double>
 
+    /// Creates noise parameters.
     public init(kind: NoiseKind, gray: Bool, strength: Varying<Double>) {
         self.kind = kind
         self.gray = gray
@@ -103,12 +114,14 @@ public struct NoiseParameters: Codable, Equatable, Sendable {
 public struct FinalParameters: Codable, Equatable, Sendable {
     /// JPEG before the resize and sinc (else after).
     public var jpegFirst: Bool
+    /// Resampling filter of the resize to LR size.
     public var mode: InterpolationMode
     /// The sinc kernel; nil when the step was skipped.
     public var sinc: KernelParameters?
     /// JPEG quality, possibly varying over the image.
     public var jpeg: Varying<Int>
 
+    /// Creates final-step parameters.
     public init(jpegFirst: Bool, mode: InterpolationMode, sinc: KernelParameters?, jpeg: Varying<Int>) {
         self.jpegFirst = jpegFirst
         self.mode = mode

@@ -13,6 +13,7 @@ public enum DegradationError: Error, CustomStringConvertible, Equatable {
     /// The image's size differs from the one the parameters were sampled for.
     case sizeMismatch(expected: String, actual: String)
 
+    /// The message, naming sizes and what to do.
     public var description: String {
         switch self {
         case let .notDivisible(w, h, s):
@@ -185,5 +186,21 @@ extension InterpolationMode {
         case .bilinear: return .bilinear
         case .bicubic: return .bicubic
         }
+    }
+}
+
+extension DegradationSampler {
+    /// One training pair: checks the size, samples parameters for `hr` and applies them, all from `rng`.
+    ///
+    /// ```swift
+    /// let sampler = try DegradationSampler(config: .preset(.heterogeneous))
+    /// var rng = SeededGenerator(seed: 0).fork(UInt64(workerIndex))
+    /// let (parameters, pair) = try sampler.degrade(crop, scale: 4, using: &rng)
+    /// ```
+    public func degrade(_ hr: Image, scale: Int, using rng: inout SeededGenerator) throws
+        -> (parameters: DegradationParameters, result: DegradationResult) {
+        try checkDegradable(width: hr.width, height: hr.height, scale: scale)
+        let parameters = sample(hrWidth: hr.width, hrHeight: hr.height, scale: scale, using: &rng)
+        return (parameters, try Degradations.degrade(hr, parameters: parameters, generator: &rng))
     }
 }

@@ -12,6 +12,7 @@ public struct DegradationRecord: Codable, Equatable, Sendable {
         /// What the values are.
         public var meaning: String
 
+        /// The entry for one map file.
         public init(file: String, kind: GroundTruthMaps.Kind) {
             self.file = file
             self.range = [kind.range.lowerBound, kind.range.upperBound]
@@ -21,7 +22,9 @@ public struct DegradationRecord: Codable, Equatable, Sendable {
 
     /// The HR crop that was degraded, in source pixels.
     public struct Crop: Codable, Equatable, Sendable {
+        /// Left, top, width and height.
         public var x: Int, y: Int, width: Int, height: Int
+        /// Creates a crop.
         public init(x: Int, y: Int, width: Int, height: Int) {
             self.x = x
             self.y = y
@@ -49,6 +52,7 @@ public struct DegradationRecord: Codable, Equatable, Sendable {
     /// Ground-truth maps by kind (`blurWidth`, `noiseSigma`, `jpegQuality`, `affected`), when written.
     public var maps: [String: MapFile]?
 
+    /// Creates a record.
     public init(source: String, preset: String, seed: UInt64, imageSeed: UInt64, crop: Crop, lr: String,
                 parameters: DegradationParameters, maps: [String: MapFile]?) {
         self.source = source

@@ -109,6 +109,8 @@ public struct DegradationSampler: Sendable {
         while chosen.filter({ $0 }).count < h.minimumVarying && !candidates.isEmpty {
             chosen[candidates.remove(at: rng.int(in: 0...(candidates.count - 1)))] = true
         }
+        let shared = rng.bernoulli(h.sharedMaskProbability) ? sampleMask(h.masks, aspect: aspect, &rng) : nil
+        func mask(_ rng: inout SeededGenerator) -> SoftMask { shared ?? sampleMask(h.masks, aspect: aspect, &rng) }
         if chosen[0], let base = p.first?.blur?.base {
             let (sx, sy) = Self.sigmas(base.shape)
             let widths = levels(config.first.blur.sigma, h, &rng)
@@ -116,16 +118,16 @@ public struct DegradationSampler: Sendable {
                 let ratioY = min(max(w * sy / sx, config.first.blur.sigma.lowerBound), config.first.blur.sigma.upperBound)
                 return base.widened(by: w / sx).withSigmaY(ratioY)
             }
-            p.first?.blur = Varying(levels: kernels, mask: sampleMask(h.masks, aspect: aspect, &rng))
+            p.first?.blur = Varying(levels: kernels, mask: mask(&rng))
         }
         if chosen[1], let noise = p.second?.noise {
             let range = noise.kind == .gaussian ? config.second.noise.sigma : config.second.noise.poissonScale
-            p.second?.noise.strength = Varying(levels: levels(range, h, &rng), mask: sampleMask(h.masks, aspect: aspect, &rng))
+            p.second?.noise.strength = Varying(levels: levels(range, h, &rng), mask: mask(&rng))
         }
         if chosen[2] {
             let q = config.final.jpegQuality
             let values = levels(Double(q.lowerBound)...Double(q.upperBound), h, &rng).map { Int($0.rounded()) }
-            p.final?.jpeg = Varying(levels: values, mask: sampleMask(h.masks, aspect: aspect, &rng))
+            p.final?.jpeg = Varying(levels: values, mask: mask(&rng))
         }
     }
 

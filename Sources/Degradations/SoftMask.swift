@@ -19,9 +19,12 @@ public enum SoftMask: Codable, Equatable, Sendable {
 
     /// One Gaussian blob of a `gaussianBlobs` mask.
     public struct Blob: Codable, Equatable, Sendable {
+        /// Centre, in the mask's aspect-scaled coordinates.
         public var centerX: Double
         public var centerY: Double
+        /// Standard deviation, in units of the geometric mean side.
         public var sigma: Double
+        /// Creates a blob.
         public init(centerX: Double, centerY: Double, sigma: Double) {
             self.centerX = centerX
             self.centerY = centerY

@@ -4,6 +4,7 @@ import Foundation
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     /// One line per problem, e.g. `first.noise.grayProbability: 1.5 is not a probability in [0, 1]`.
     public var problems: [String]
+    /// All problems, one a line.
     public var description: String {
         "invalid degradation configuration:\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
     }
@@ -102,6 +103,7 @@ extension DegradationConfig {
         c.range(h.minimumVarying...h.minimumVarying, within: 0...3, "heterogeneity.minimumVarying")
         c.range(h.levels, within: 2...8, "heterogeneity.levels")
         c.probability(h.contrast, "heterogeneity.contrast")
+        c.probability(h.sharedMaskProbability, "heterogeneity.sharedMaskProbability")
         let m = h.masks
         for (value, key) in [(m.gradient, "gradient"), (m.blobs, "blobs"), (m.region, "region")] {
             c.probability(value, "heterogeneity.masks.\(key)")

@@ -26,38 +26,69 @@ public struct ImageScore: Codable, Sendable, Equatable {
     /// Size of the HR image after cropping to a multiple of the scale.
     public var width: Int
     public var height: Int
+    /// PSNR in dB (+infinity for identical images).
     public var psnr: Double
+    /// Mean SSIM.
     public var ssim: Double
+
+    public init(name: String, width: Int, height: Int, psnr: Double, ssim: Double) {
+        self.name = name
+        self.width = width
+        self.height = height
+        self.psnr = psnr
+        self.ssim = ssim
+    }
 }
 
 /// A file or folder that could not be evaluated, and why.
 public struct EvalFailure: Error, Codable, Sendable, Equatable, CustomStringConvertible {
+    /// The file or folder.
     public var path: String
+    /// Why it failed.
     public var reason: String
     public var description: String { "\(path): \(reason)" }
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// The result of evaluating one folder (a test set).
 public struct SetReport: Codable, Sendable {
     /// The folder's name, e.g. "Set5".
     public var name: String
+    /// The folder's path.
     public var path: String
     /// Per-image scores, in file-name order.
     public var images: [ImageScore]
     /// Means over the images that were scored (nil when none were).
     public var meanPSNR: Double?
     public var meanSSIM: Double?
+    /// Files (or the folder itself) that could not be evaluated.
     public var failures: [EvalFailure]
+
+    public init(name: String, path: String, images: [ImageScore], meanPSNR: Double?, meanSSIM: Double?, failures: [EvalFailure]) {
+        self.name = name
+        self.path = path
+        self.images = images
+        self.meanPSNR = meanPSNR
+        self.meanSSIM = meanSSIM
+        self.failures = failures
+    }
 }
 
 /// The field's SR benchmark protocol: for each HR image, crop to a multiple of the scale
 /// (top-left kept, MATLAB `modcrop`), make the LR image by MATLAB bicubic downscaling, upscale it,
 /// and compare with the HR image on 8-bit values with `border` pixels ignored at each edge.
 public struct Benchmark: Sendable {
+    /// The upscaling factor.
     public var scale: Int
+    /// What turns LR images into SR images.
     public var upscaler: any Upscaler
     /// Pixels ignored at each edge; the field uses the scale.
     public var border: Int
+    /// Y (the field's default) or RGB.
     public var channel: MetricChannel
     /// Pixel limit for reading HR images.
     public var maxPixels: Int

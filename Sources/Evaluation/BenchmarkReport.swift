@@ -2,10 +2,15 @@ import Foundation
 
 /// Everything one `savl eval` run measured, as written to `--json`.
 public struct BenchmarkReport: Codable, Sendable {
+    /// The upscaling factor.
     public var scale: Int
+    /// The upscaler's name.
     public var method: String
+    /// The channel the metrics compared.
     public var channel: MetricChannel
+    /// Pixels ignored at each edge.
     public var border: Int
+    /// One report per folder, in the order given.
     public var sets: [SetReport]
 
     public init(scale: Int, method: String, channel: MetricChannel, border: Int, sets: [SetReport]) {

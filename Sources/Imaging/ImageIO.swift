@@ -5,7 +5,9 @@ import Glibc
 
 /// File formats savl writes (and reads, sniffed from content).
 public enum ImageFormat: String, Sendable, CaseIterable {
+    /// PNG, 8 or 16 bit, lossless.
     case png
+    /// JPEG (baseline, 8 bit), lossy.
     case jpeg
 
     /// The format a file name's extension asks for (`.png`, `.jpg`, `.jpeg`; any case), if any.

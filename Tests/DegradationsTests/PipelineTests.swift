@@ -26,6 +26,15 @@ struct PipelineTests {
         if preset != .bicubic { #expect(try run(6).lr != a.lr) }
     }
 
+    @Test("gray images stay gray and alpha is dropped", arguments: [1, 2, 4])
+    func channels(count: Int) throws {
+        var rng = SeededGenerator(seed: 10)
+        let hr = randomImage(width: 64, height: 48, channels: count, &rng)
+        let sampler = try DegradationSampler(config: .preset(.heterogeneous))
+        let (_, result) = try sampler.degrade(hr, scale: 4, using: &rng)
+        #expect(result.lr.channels == (count <= 2 ? 1 : 3) && result.lr.width == 16 && result.lr.height == 12)
+    }
+
     @Test("the bicubic preset is MATLAB bicubic downscaling and nothing else")
     func bicubic() throws {
         let p = DegradationParameters(pipeline: .bicubic, scale: 4, hrWidth: 128, hrHeight: 96)

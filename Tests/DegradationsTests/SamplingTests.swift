@@ -88,6 +88,22 @@ struct SamplingTests {
         #expect(near(firstSinc, 0.1) && near(iso, 0.9 * 0.45))
     }
 
+    @Test("varying parameters share one mask with the configured probability, and at least one varies")
+    func sharedMasks() throws {
+        let sampler = try DegradationSampler(config: .preset(.heterogeneous))
+        var rng = SeededGenerator(seed: 17)
+        var several = 0, shared = 0
+        for _ in 0..<4000 {
+            let masks = sampler.sample(hrWidth: 128, hrHeight: 128, scale: 4, using: &rng).masks
+            #expect(!masks.isEmpty)
+            guard masks.count > 1 else { continue }
+            several += 1
+            if masks.allSatisfy({ $0 == masks[0] }) { shared += 1 }
+        }
+        #expect(several > 1000)
+        #expect(abs(Double(shared) / Double(several) - 0.5) < 0.04, "\(shared) of \(several) share a mask")
+    }
+
     @Test("equal seeds give equal parameters, and parameters survive a JSON round trip")
     func determinismAndCodable() throws {
         let sampler = try DegradationSampler(config: .preset(.heterogeneous))
