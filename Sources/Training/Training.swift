@@ -1,0 +1,1 @@
+// The Training module: datasets, the trainer loop, checkpoints.
