@@ -113,8 +113,10 @@ final class Primitive: @unchecked Sendable {
     let primitive: dnnl_primitive_t
 
     /// Creates a primitive from an operation descriptor (`hint` is the forward descriptor for backward passes).
-    init(op: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: Primitive? = nil, what: String) throws {
+    init(op: UnsafeRawPointer, hint: Primitive? = nil, what: String) throws {
         var pd: dnnl_primitive_desc_t?
+        let attr = try Primitive.userScratchpad()
+        defer { dnnl_primitive_attr_destroy(attr) }
         try DNNL.check(dnnl_primitive_desc_create(&pd, op, attr, DNNL.engine, hint?.pd), "\(what) descriptor")
         var p: dnnl_primitive_t?
         try DNNL.check(dnnl_primitive_create(&p, pd), "\(what) creation")
@@ -126,11 +128,22 @@ final class Primitive: @unchecked Sendable {
     init(reorderFrom src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t) throws {
         var s = src, d = dst
         var pd: dnnl_primitive_desc_t?
-        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &s, DNNL.engine, &d, DNNL.engine, nil), "reorder descriptor")
+        let attr = try Primitive.userScratchpad()
+        defer { dnnl_primitive_attr_destroy(attr) }
+        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &s, DNNL.engine, &d, DNNL.engine, attr), "reorder descriptor")
         var p: dnnl_primitive_t?
         try DNNL.check(dnnl_primitive_create(&p, pd), "reorder creation")
         self.pd = pd!
         primitive = p!
+    }
+
+    /// Attributes asking for a scratchpad passed at execution: the library's shared scratchpad
+    /// is not safe when threads execute primitives at once.
+    private static func userScratchpad() throws -> dnnl_primitive_attr_t {
+        var attr: dnnl_primitive_attr_t?
+        try DNNL.check(dnnl_primitive_attr_create(&attr), "attribute creation")
+        try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+        return attr!
     }
 
     /// The memory descriptor the primitive wants for an argument kind (e.g. `dnnl_query_weights_md`).
@@ -140,6 +153,12 @@ final class Primitive: @unchecked Sendable {
 
     /// Runs the primitive on raw buffers described by their descriptors.
     func execute(_ args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)]) throws {
+        var args = args
+        let scratchpadMD = md(dnnl_query_scratchpad_md)
+        let scratchpadBytes = DNNL.size(scratchpadMD)
+        let scratchpad = scratchpadBytes > 0 ? Storage(count: (scratchpadBytes + 3) / 4) : nil
+        if let scratchpad { args.append((Arg.scratchpad, scratchpadMD, UnsafeMutableRawPointer(scratchpad.pointer))) }
+        defer { withExtendedLifetime(scratchpad) {} }
         var mems: [dnnl_exec_arg_t] = []
         defer { for m in mems { dnnl_memory_destroy(m.memory) } }
         for (arg, md, ptr) in args {
@@ -179,5 +198,5 @@ enum Arg {
     static let src: Int32 = 1, src1: Int32 = 2, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
     static let mean: Int32 = 49, variance: Int32 = 50, scale: Int32 = 51, shift: Int32 = 52
     static let diffSrc: Int32 = 129, diffDst: Int32 = 145, diffWeights: Int32 = 161, diffBias: Int32 = 169
-    static let diffScale: Int32 = 255, diffShift: Int32 = 256
+    static let diffScale: Int32 = 255, diffShift: Int32 = 256, scratchpad: Int32 = 80
 }
