@@ -17,7 +17,7 @@ public struct Guidance {
 
 /// DSCA, the dual guidance before every block.
 ///
-/// Channel path: two 1x1 convs on mu give per-pixel channel gates 2 sigmoid(.) (1 at zero logits).
+/// Channel path: two 1x1 convs on mu (d to d to C) give per-pixel channel gates 2 sigmoid(.) (1 at zero logits).
 /// Spatial path (conv blocks): a 3x3 conv over [s, channel mean of the features] gives a spatial gate 2 sigmoid(.).
 /// Attention blocks take the severity into their logits instead, so they have no spatial conv here.
 public final class DegradationGuidance: Module {
@@ -25,8 +25,8 @@ public final class DegradationGuidance: Module {
     public let spatial: Conv2d?
 
     public init(latentDim: Int, features: Int, spatialGate: Bool, rng: inout SeededGenerator) {
-        channel1 = Conv2d(latentDim, features, kernel: 1, rng: &rng)
-        channel2 = Conv2d(features, features, kernel: 1, rng: &rng)
+        channel1 = Conv2d(latentDim, latentDim, kernel: 1, rng: &rng)
+        channel2 = Conv2d(latentDim, features, kernel: 1, rng: &rng)
         spatial = spatialGate ? Conv2d(2, 1, kernel: 3, rng: &rng) : nil
     }
 
@@ -69,7 +69,7 @@ public final class ResidualGroup: Module {
     public let blocks: [any GuidedBlock]
     public let conv: Conv2d
 
-    public init(_ config: SAVLConfig, shift: Bool, rng: inout SeededGenerator) {
+    public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
         blocks = (0..<config.blocksPerGroup).map { i -> any GuidedBlock in
             switch config.blockKind {
             case .conv: GuidedConvBlock(config, rng: &rng)
@@ -85,23 +85,26 @@ public final class ResidualGroup: Module {
 }
 
 /// The SR network: shallow conv, residual groups of guided blocks, conv + pixel-shuffle upsampler,
-/// and a bilinear skip from the LR input.
+/// and a bilinear skip from the LR input. Wide networks (over 64 features) first reduce to 64 channels
+/// before upsampling, as SwinIR does, which keeps the upsampler small.
 public final class GuidedSRNetwork: Module {
     public let head: Conv2d
     public let groups: [ResidualGroup]
     public let bodyConv: Conv2d
+    public let reduce: Conv2d?
     public let upsample: [Conv2d]
     public let tail: Conv2d
     let scale: Int
 
     public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
-        let c = config.features
+        let c = config.features, u = min(c, 64)
         scale = config.scale
         head = Conv2d(3, c, kernel: 3, rng: &rng)
-        groups = (0..<config.groups).map { _ in ResidualGroup(config, shift: false, rng: &rng) }
+        groups = (0..<config.groups).map { _ in ResidualGroup(config, rng: &rng) }
         bodyConv = Conv2d(c, c, kernel: 3, rng: &rng)
-        upsample = (0..<(config.scale == 4 ? 2 : 1)).map { _ in Conv2d(c, 4 * c, kernel: 3, rng: &rng) }
-        tail = Conv2d(c, 3, kernel: 3, rng: &rng)
+        reduce = u < c ? Conv2d(c, u, kernel: 3, rng: &rng) : nil
+        upsample = (0..<(config.scale == 4 ? 2 : 1)).map { _ in Conv2d(u, 4 * u, kernel: 3, rng: &rng) }
+        tail = Conv2d(u, 3, kernel: 3, rng: &rng)
     }
 
     /// The SR image (N, 3, h s, w s) of an LR batch (N, 3, h, w).
@@ -109,6 +112,7 @@ public final class GuidedSRNetwork: Module {
         let shallow = try head(x)
         var f = try groups.reduce(shallow) { try $1($0, guidance) }
         f = try bodyConv(f) + shallow
+        if let reduce { f = try leakyRelu(reduce(f), slope: 0.1) }
         for conv in upsample { f = try pixelShuffle(conv(f), 2) }
         let base = try resize2d(x, height: x.shape[2] * scale, width: x.shape[3] * scale, mode: .bilinear)
         return try tail(f) + base

@@ -1,0 +1,109 @@
+import Foundation
+import SeededRandom
+import Testing
+@testable import Layers
+@testable import SAVL
+@testable import Tensors
+
+@Suite struct SAVLModelTests {
+    /// Changing a pixel just outside the encoder's window leaves the posterior at the centre unchanged;
+    /// a pixel on the window's edge changes it.
+    @Test(arguments: ["tiny", "small"]) func encoderReceptiveFieldIsAsDocumented(preset: String) throws {
+        var rng = SeededGenerator(seed: 1)
+        let config = try SAVLConfig.preset(preset)
+        let encoder = DegradationEncoder(config, rng: &rng)
+        let size = config.encoderReceptiveField + 6, centre = size / 2, radius = config.encoderReceptiveField / 2
+        let base = Tensor.uniform([1, 3, size, size], using: &rng)
+        func centreMean(_ x: Tensor) throws -> [Float] {
+            let mu = try GradMode.withoutGrad { try encoder(x).mean }
+            return (0..<config.latentDim).map { c in mu.values[(c * size + centre) * size + centre] }
+        }
+        func changed(at y: Int, _ x: Int) throws -> Tensor {
+            var v = base.values
+            for c in 0..<3 { v[(c * size + y) * size + x] += 0.5 }
+            return Tensor(shape: base.shape, values: v)
+        }
+        let reference = try centreMean(base)
+        #expect(try centreMean(changed(at: centre - radius - 1, centre)) == reference)
+        #expect(try centreMean(changed(at: centre, centre + radius + 1)) == reference)
+        #expect(try centreMean(changed(at: centre + radius, centre - radius)) != reference)
+    }
+
+    @Test func klMatchesItsFormula() throws {
+        let mu = Tensor(shape: [1, 2, 1, 2], values: [0.5, -1, 0, 2])
+        let logVar = Tensor(shape: [1, 2, 1, 2], values: [0, 1, -2, 0.5])
+        let kl = try Posterior(mean: mu, logVariance: logVar).klToStandardNormal().item()
+        func term(_ m: Double, _ lv: Double) -> Double { 0.5 * (m * m + exp(lv) - 1 - lv) }
+        // Pixel 0: channels (0.5, 0) and (0, -2); pixel 1: (-1, 1) and (2, 0.5); summed over channels, averaged over pixels.
+        let expected = ((term(0.5, 0) + term(0, -2)) + (term(-1, 1) + term(2, 0.5))) / 2
+        #expect(Swift.abs(Double(kl) - expected) < 1e-6)
+        #expect(try Posterior(mean: mu, logVariance: nil).klToStandardNormal().item() == 0)
+    }
+
+    @Test func reconstructionLossMatchesItsFormulas() throws {
+        let y = Tensor(shape: [1, 1, 1, 2], values: [1, 0]), yHat = Tensor(shape: [1, 1, 1, 2], values: [0.5, 0.25])
+        #expect(try LikelihoodDecoder.reconstructionLoss(y, yHat, logScale: nil).item() == 0.375)
+        let logB = Tensor(shape: [1, 1, 1, 2], values: [0, Float(log(0.5))])
+        let hetero = try LikelihoodDecoder.reconstructionLoss(y, yHat, logScale: logB).item()
+        let expected = (0.5 / 1 + 0) / 2 + (0.25 / 0.5 + log(0.5)) / 2
+        #expect(Swift.abs(Double(hetero) - expected) < 1e-6)
+    }
+
+    @Test func severityIsZScoredAndFlipped() throws {
+        let logVar = Tensor(shape: [1, 1, 1, 4], values: [0, 0, 0, Float(log(5.0))])  // variances 1, 1, 1, 5
+        let s = try Posterior(mean: Tensor.zeros([1, 1, 1, 4]), logVariance: logVar).severity(height: 1, width: 4).values
+        #expect(s[3] < 0 && s[0] > 0)  // the noisiest pixel is the least mild
+        #expect(Swift.abs(s.reduce(0, +)) < 1e-5)
+        #expect(Swift.abs(s.map { $0 * $0 }.reduce(0, +) / 4 - 1) < 1e-3)
+    }
+
+    @Test(arguments: SAVLConfig.CodeMode.allCases) func everyVariantTrainsAStep(code: SAVLConfig.CodeMode) throws {
+        var rng = SeededGenerator(seed: 2)
+        var config = try SAVLConfig.preset("tiny")
+        config.code = code
+        let model = SAVLModel(config, rng: &rng)
+        let lr = Tensor.uniform([2, 3, 8, 8], using: &rng), hr = Tensor.uniform([2, 3, 32, 32], using: &rng)
+        let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: ObjectiveWeights(), rng: &rng)
+        try objective.total.backward()
+        #expect(model.sr.head.weight.value.grad != nil)
+        #expect((model.encoder?.head.weight.value.grad != nil) == (code != .none))
+        #expect(try GradMode.withoutGrad { try model(lr) }.shape == [2, 3, 32, 32])
+    }
+
+    @Test func stageTwoLeavesTheEncoderUntouched() throws {
+        var rng = SeededGenerator(seed: 3)
+        let model = SAVLModel(try .preset("tiny"), rng: &rng)
+        let lr = Tensor.uniform([1, 3, 8, 8], using: &rng), hr = Tensor.uniform([1, 3, 32, 32], using: &rng)
+        let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: ObjectiveWeights(), stage: 2, rng: &rng)
+        try objective.total.backward()
+        #expect(model.encoder!.head.weight.value.grad == nil)
+        #expect(try objective.kl.item() == 0 && objective.srL1.values == objective.total.values)
+    }
+
+    @Test func scaleTwoAndPresetSizes() throws {
+        var rng = SeededGenerator(seed: 4)
+        let x2 = SAVLModel(try .preset("tiny", scale: 2), rng: &rng)
+        #expect(try GradMode.withoutGrad { try x2(Tensor.zeros([1, 3, 5, 7])) }.shape == [1, 3, 10, 14])
+        let small = SAVLModel(try .preset("small"), rng: &rng)
+        #expect(small.parameterCount < 1_000_000)
+        #expect(throws: SAVLError("unknown preset 'huge' (known: tiny, small, paper)")) { try SAVLConfig.preset("huge") }
+        var bad = try SAVLConfig.preset("tiny")
+        bad.scale = 3
+        #expect(throws: SAVLError("model.scale: must be 2 or 4, got 3")) { try bad.validate() }
+    }
+
+    /// The paper preset builds (about 14 M parameters) and runs a forward and backward pass on a small input,
+    /// including an input that is not a multiple of the attention window.
+    @Test func paperPresetBuildsAndRuns() throws {
+        var rng = SeededGenerator(seed: 5)
+        let model = SAVLModel(try .preset("paper"), rng: &rng)
+        print("paper preset parameters: \(model.parameterCount)")
+        #expect(model.parameterCount > 12_000_000 && model.parameterCount < 15_000_000)
+        let lr = Tensor.uniform([1, 3, 16, 16], using: &rng), hr = Tensor.uniform([1, 3, 64, 64], using: &rng)
+        let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: ObjectiveWeights(), rng: &rng)
+        try objective.total.backward()
+        let block = model.sr.groups[0].blocks[1] as! GuidedAttentionBlock
+        #expect(block.relativePositionBias.value.grad != nil && block.severityWeight!.value.grad != nil)
+        #expect(try GradMode.withoutGrad { try model(Tensor.zeros([1, 3, 10, 12])) }.shape == [1, 3, 40, 48])
+    }
+}
