@@ -98,7 +98,7 @@ struct DegradeCommand: ParsableCommand {
             var region = DegradationRecord.Crop(x: 0, y: 0, width: hr.width, height: hr.height)
             if let crop {
                 guard hr.width >= crop && hr.height >= crop else {
-                    throw ValidationError("\(fileName): HR is \(fullSize.0)x\(fullSize.1), smaller than the crop \(crop)x\(crop)")
+                    throw Failure("\(fileName): HR is \(fullSize.0)x\(fullSize.1), smaller than the crop \(crop)x\(crop)")
                 }
                 var placement = SeededGenerator(seed: imageSeed).fork(0xC409)
                 region = DegradationRecord.Crop(x: placement.int(in: 0...(hr.width - crop)), y: placement.int(in: 0...(hr.height - crop)),
@@ -108,13 +108,13 @@ struct DegradeCommand: ParsableCommand {
             do {
                 try checkDegradable(width: hr.width, height: hr.height, scale: scale)
             } catch let error as DegradationError {
-                throw ValidationError("\(fileName): \(error)")
+                throw Failure("\(fileName): \(error)")
             }
             jobs.append(Job(url: url, hr: hr, imageSeed: imageSeed, crop: region))
         }
         let stems = jobs.map { $0.url.deletingPathExtension().lastPathComponent }
         if let duplicate = Dictionary(grouping: stems, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
-            throw ValidationError("two inputs would both write \(duplicate).png")
+            throw Failure("two inputs would both write \(duplicate).png")
         }
 
         let outputRoot = URL(fileURLWithPath: output!)
@@ -176,6 +176,12 @@ struct DegradeCommand: ParsableCommand {
         return lines
     }
 
+    /// A problem with an input found at run time: printed as is, without the usage text.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     private struct Job {
         var url: URL
         var hr: Image
@@ -192,12 +198,12 @@ struct DegradeCommand: ParsableCommand {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: config))
         } catch {
-            throw ValidationError("cannot read the configuration \(config): \(error.localizedDescription)")
+            throw Failure("cannot read the configuration \(config): \(error.localizedDescription)")
         }
         do {
             return try JSONDecoder().decode(DegradationConfig.self, from: data)
         } catch let error as DecodingError {
-            throw ValidationError("configuration \(config) does not parse: \(Self.describe(error))")
+            throw Failure("configuration \(config) does not parse: \(Self.describe(error))")
         }
     }
 
@@ -207,15 +213,15 @@ struct DegradeCommand: ParsableCommand {
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
-                throw ValidationError("\(input): no such file or folder")
+                throw Failure("\(input): no such file or folder")
             }
             if isDirectory.boolValue {
                 let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
                 let images = names.filter { ImageFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) != nil }
-                guard !images.isEmpty else { throw ValidationError("\(input): no PNG or JPEG images in this folder") }
+                guard !images.isEmpty else { throw Failure("\(input): no PNG or JPEG images in this folder") }
                 files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0) }
             } else {
-                if testSet { throw ValidationError("--test-set takes a folder, not the file \(input)") }
+                if testSet { throw Failure("--test-set takes a folder, not the file \(input)") }
                 files.append(URL(fileURLWithPath: input))
             }
         }
