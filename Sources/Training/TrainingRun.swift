@@ -1,0 +1,136 @@
+import Foundation
+import Layers
+import SAVL
+import Tensors
+
+/// The folder of a training run:
+///
+/// ```
+/// config.yml                  the resolved configuration
+/// log.jsonl                   one JSON object per logged step
+/// training.png                loss and validation curves
+/// weights.safetensors         inference weights (EMA of the SR network) of the newest checkpoint
+/// best-weights.safetensors    inference weights of the best validation score
+/// checkpoints/step-00000200/  model, EMA and optimizer safetensors + state.json (newest `keepLast`)
+/// checkpoints/best-step-00000150/
+/// ```
+public struct TrainingRun {
+    public let folder: URL
+    public let log: TrainingLog
+    public let checkpoints: CheckpointStore
+
+    public init(folder: URL, keepLast: Int) {
+        self.folder = folder
+        log = TrainingLog(url: folder.appendingPathComponent("log.jsonl"))
+        checkpoints = CheckpointStore(folder: folder.appendingPathComponent("checkpoints"), keepLast: keepLast)
+    }
+
+    public var configURL: URL { folder.appendingPathComponent("config.yml") }
+    public var plotURL: URL { folder.appendingPathComponent("training.png") }
+    public var weightsURL: URL { folder.appendingPathComponent("weights.safetensors") }
+    public var bestWeightsURL: URL { folder.appendingPathComponent("best-weights.safetensors") }
+
+    /// Writes inference weights with metadata naming the architecture, so the file says what it is.
+    func writeWeights(_ weights: [String: Tensor], config: SAVLConfig, step: Int, to url: URL) throws {
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        try SafeTensors.write(weights, metadata: ["format": "savl", "architecture": "SAVL", "preset": config.preset,
+                                                  "scale": "\(config.scale)", "config": json, "step": "\(step)",
+                                                  "weights": "ema"], to: url)
+    }
+
+    /// Writes the resolved configuration, atomically.
+    func writeConfig(_ config: TrainingConfig) throws {
+        let header = "# Resolved configuration of this run (every key, defaults filled in).\n"
+        try Data((header + config.yaml()).utf8).write(to: configURL, options: .atomic)
+    }
+}
+
+extension TrainingConfig {
+    /// The configuration with relative data and validation folders made absolute against `directory`,
+    /// so the run folder's copy works from anywhere.
+    public func resolvingPaths(against directory: URL) -> TrainingConfig {
+        func absolute(_ path: String) -> String {
+            guard !path.isEmpty, !path.hasPrefix("/") else { return path }
+            return directory.appendingPathComponent(path).standardizedFileURL.path
+        }
+        var out = self
+        out.data.folders = data.folders.map(absolute)
+        out.validation.folder = absolute(validation.folder)
+        return out
+    }
+}
+
+extension Trainer {
+    /// Starts a new run in `runDirectory`, which must not hold a run already; writes `config.yml` there.
+    public convenience init(config: TrainingConfig, runDirectory: URL, reporter: ProgressReporter = ProgressReporter()) throws {
+        try config.validate()
+        let run = TrainingRun(folder: runDirectory, keepLast: config.checkpoints.keepLast)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: run.configURL.path) || fm.fileExists(atPath: run.checkpoints.folder.path) {
+            throw TrainingError("\(runDirectory.path) already holds a run; continue it with --resume \(runDirectory.path), or choose another --run-dir")
+        }
+        do {
+            try fm.createDirectory(at: run.checkpoints.folder, withIntermediateDirectories: true)
+            try run.writeConfig(config)
+        } catch {
+            throw TrainingError("\(runDirectory.path): cannot create the run folder: \(error.localizedDescription)")
+        }
+        try self.init(config: config, run: run, reporter: reporter)
+    }
+
+    /// Continues the run in `runDirectory` from its newest usable checkpoint (a truncated or corrupted
+    /// newer one is refused with a warning). `steps` changes the total step count (the cosine schedule
+    /// stretches with it, so only an unchanged total reproduces an uninterrupted run exactly).
+    public static func resume(runDirectory: URL, steps: Int? = nil, reporter: ProgressReporter = ProgressReporter()) throws -> Trainer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: runDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TrainingError("\(runDirectory.path): no such run folder")
+        }
+        let store = TrainingRun(folder: runDirectory, keepLast: 1).checkpoints
+        let (checkpoint, url) = try store.newestUsable { refusedURL, error in
+            reporter.message("warning: refusing checkpoint \(refusedURL.lastPathComponent): \(error.message)")
+        }
+        var config = checkpoint.state.config
+        if let steps {
+            guard steps >= checkpoint.state.step else {
+                throw TrainingError("--steps \(steps): the run is already at step \(checkpoint.state.step)")
+            }
+            config.steps = steps
+        }
+        try config.validate()
+        let run = TrainingRun(folder: runDirectory, keepLast: config.checkpoints.keepLast)
+        try run.writeConfig(config)
+        reporter.message("resuming \(runDirectory.path) from \(url.lastPathComponent) (step \(checkpoint.state.step) of \(config.steps))")
+        let trainer = try Trainer(config: config, run: run, reporter: reporter)
+        try trainer.restore(checkpoint, from: url)
+        try run.log.truncate(after: checkpoint.state.step)
+        return trainer
+    }
+
+    /// The current state as a checkpoint.
+    func checkpoint() -> Checkpoint {
+        let state = CheckpointState(step: step, posteriorGenerator: posteriorGenerator, best: best, config: config)
+        return Checkpoint(state: state, model: model.stateDict(),
+                          ema: Dictionary(uniqueKeysWithValues: ema.shadow.map { ("sr.\($0.key)", $0.value) }),
+                          optimizer: optimizer.stateDict(model.namedParameters()))
+    }
+
+    /// Restores the state of `checkpoint` (already verified); names the file whose tensors do not fit.
+    func restore(_ checkpoint: Checkpoint, from url: URL) throws {
+        func fit(_ file: String, _ body: () throws -> Void) throws {
+            do { try body() } catch { throw CheckpointError("\(url.appendingPathComponent(file).path): \(error)") }
+        }
+        try fit(Checkpoint.modelFile) { try model.load(stateDict: checkpoint.model) }
+        try fit(Checkpoint.emaFile) {
+            var shadow: [String: Tensor] = [:]
+            for (name, value) in checkpoint.ema where name.hasPrefix("sr.") { shadow[String(name.dropFirst(3))] = value }
+            try ema.load(shadow)
+        }
+        try fit(Checkpoint.optimizerFile) { try optimizer.load(stateDict: checkpoint.optimizer, model.namedParameters()) }
+        step = checkpoint.state.step
+        best = checkpoint.state.best
+        posteriorGenerator = checkpoint.state.posteriorGenerator
+        savedStep = step
+        applyStage(config.stage(ofStep: step))
+    }
+}

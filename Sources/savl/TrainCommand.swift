@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import Training
+
+/// Set by SIGINT or SIGTERM; the training loop checks it between steps.
+private let stopRequested = Atomic<Bool>(false)
+
+/// `savl train`: trains a SAVL model from a YAML configuration, or resumes a run.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a SAVL model on folders of photos, or resume a run.",
+        discussion: """
+            savl train --config FILE.yml [--run-dir DIR] [--steps N] [--set key=value ...]
+            savl train --resume RUN_DIR [--steps N]
+            savl train --plot RUN_DIR
+
+            The configuration is YAML (see configs/*.yml); keys left out keep their defaults, an unknown \
+            key is an error naming it, and every value is checked before any work starts. --set overrides \
+            one key, in YAML syntax: --set optimizer.learningRate=1e-4 --set data.folders=[a,b]. Relative \
+            folders start at the current directory. --steps is the total step count to reach.
+
+            The run folder (default runs/<config name>-<date>) receives config.yml (resolved), log.jsonl \
+            (one JSON object per logged step), checkpoints/ (the newest few and the best), \
+            weights.safetensors and best-weights.safetensors (inference weights, EMA), and training.png.
+            Ctrl-C (or SIGTERM) saves a checkpoint after the current step and exits with status 130; \
+            --resume continues exactly where the run stopped. A truncated or corrupted checkpoint is \
+            refused with a warning and the previous one is used.
+            """)
+
+    @Option(help: "A YAML training configuration (start a new run).")
+    var config: String?
+
+    @Option(help: "Continue the run in this folder from its newest usable checkpoint.")
+    var resume: String?
+
+    @Option(help: "Redraw training.png of this run folder from its log, and exit.")
+    var plot: String?
+
+    @Option(help: "The run folder of a new run (default runs/<config name>-<date>).")
+    var runDir: String?
+
+    @Option(help: "Total steps to reach (overrides the configuration's steps).")
+    var steps: Int?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one configuration key (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Flag(help: "Print the resolved configuration as YAML and exit, without training.")
+    var printConfig = false
+
+    @Flag(help: "No progress line on stderr (messages and errors still appear).")
+    var quiet = false
+
+    func validate() throws {
+        let modes = [config, resume, plot].compactMap { $0 }.count
+        guard modes == 1 else { throw ValidationError("give exactly one of --config FILE.yml, --resume RUN_DIR or --plot RUN_DIR") }
+        if config == nil {
+            if runDir != nil { throw ValidationError("--run-dir only applies with --config (a resumed run stays in its folder)") }
+            if !overrides.isEmpty { throw ValidationError("--set only applies with --config (a resumed run keeps its configuration)") }
+            if printConfig { throw ValidationError("--print-config only applies with --config") }
+        }
+        if plot != nil && steps != nil { throw ValidationError("--steps does not apply with --plot") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+    }
+
+    func run() throws {
+        if let plot {
+            let run = TrainingRun(folder: URL(fileURLWithPath: plot), keepLast: 1)
+            let entries = run.log.entries()
+            guard !entries.isEmpty else { throw TrainingError("\(run.log.url.path): no log entries to plot") }
+            try TrainingPlot.write(entries: entries, title: run.folder.lastPathComponent, to: run.plotURL)
+            print(run.plotURL.path)
+            return
+        }
+        let reporter = ProgressReporter(quiet: quiet)
+        let trainer: Trainer
+        if let config {
+            var resolved = try TrainingConfig.load(contentsOf: URL(fileURLWithPath: config),
+                                                   overrides: overrides + (steps.map { ["steps=\($0)"] } ?? []))
+            resolved = resolved.resolvingPaths(against: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            if printConfig {
+                print(try resolved.yaml(), terminator: "")
+                return
+            }
+            let folder = runDir ?? defaultRunFolder(config: config)
+            installStopHandlers()
+            trainer = try Trainer(config: resolved, runDirectory: URL(fileURLWithPath: folder), reporter: reporter)
+        } else {
+            installStopHandlers()
+            trainer = try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
+        }
+        let outcome = try trainer.train(shouldStop: { stopRequested.load(ordering: .relaxed) })
+        let folder = trainer.run.folder.path
+        var summary = ["run folder: \(folder)"]
+        if let best = trainer.best {
+            summary.append(String(format: "best validation: PSNR %.3f dB, SSIM %.4f at step %d", best.score.psnr, best.score.ssim, best.step))
+        }
+        switch outcome {
+        case let .finished(step), let .stopped(step):
+            print((["finished at step \(step)"] + summary).joined(separator: "\n"))
+        case let .interrupted(step):
+            print((["interrupted at step \(step); continue with: savl train --resume \(folder)"] + summary).joined(separator: "\n"))
+            throw ExitCode(130)
+        }
+    }
+
+    /// `runs/<config file name>-<date and time>`.
+    private func defaultRunFolder(config: String) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        return "runs/\(name)-\(formatter.string(from: Date()))"
+    }
+
+    /// The first SIGINT or SIGTERM asks the loop to save and stop; a second one ends the process at once.
+    private func installStopHandlers() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { received in
+                stopRequested.store(true, ordering: .relaxed)
+                signal(received, SIG_DFL)
+            }
+        }
+    }
+}
