@@ -107,3 +107,32 @@ import Testing
         #expect(try GradMode.withoutGrad { try model(Tensor.zeros([1, 3, 10, 12])) }.shape == [1, 3, 40, 48])
     }
 }
+
+@Suite struct ModelFileTests {
+    @Test func roundTripAndErrorsNameTheMismatch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("savl-modelfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SeededGenerator(seed: 9)
+        let model = SAVLModel(try .preset("tiny"), rng: &rng)
+        let url = dir.appendingPathComponent("tiny.safetensors")
+        try ModelFile.save(model, to: url)
+        let (loaded, metadata) = try ModelFile.load(from: url)
+        #expect(metadata["preset"] == "tiny" && loaded.config == model.config)
+        let x = Tensor.uniform([1, 3, 6, 6], using: &rng)
+        #expect(try GradMode.withoutGrad { try loaded(x).values == model(x).values })
+
+        var weights = model.stateDict()
+        weights["sr.tail.weight"] = Tensor.zeros([3, 8, 1, 1])
+        let bad = dir.appendingPathComponent("bad.safetensors")
+        try ModelFile.save(model, weights: weights, to: bad)
+        #expect(throws: SAVLError("\(bad.path): weights do not match the tiny x4 architecture: parameter 'sr.tail.weight': expected shape [3, 8, 3, 3], got [3, 8, 1, 1]")) {
+            try ModelFile.load(from: bad)
+        }
+        let foreign = dir.appendingPathComponent("foreign.safetensors")
+        try SafeTensors.write(["w": Tensor.zeros([1])], metadata: ["architecture": "RRDBNet"], to: foreign)
+        #expect(throws: SAVLError("\(foreign.path): not a savl model file (architecture 'RRDBNet'; expected format 'savl-model', architecture 'savl')")) {
+            try ModelFile.load(from: foreign)
+        }
+    }
+}

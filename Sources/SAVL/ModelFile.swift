@@ -1,0 +1,54 @@
+import Foundation
+import Layers
+import SeededRandom
+import Tensors
+
+/// A SAVL model saved for inference: one safetensors file whose metadata says what it is.
+///
+/// Metadata keys: `format` = `savl-model`, `architecture` = `savl`, `preset`, `scale`, and `config`
+/// (the full `SAVLConfig` as JSON), so a file names its architecture and a wrong file gives an error
+/// that says what does not match. Tensors are the model's parameters under their dotted names.
+public enum ModelFile {
+    /// The `format` metadata value of a model file.
+    public static let format = "savl-model"
+
+    /// Writes the model's parameters (or `weights`, e.g. an EMA, by the same names) atomically.
+    public static func save(_ model: SAVLModel, weights: [String: Tensor]? = nil, extraMetadata: [String: String] = [:], to url: URL) throws {
+        let config = String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)
+        var metadata = extraMetadata
+        metadata["format"] = format
+        metadata["architecture"] = "savl"
+        metadata["preset"] = model.config.preset
+        metadata["scale"] = String(model.config.scale)
+        metadata["config"] = config
+        try SafeTensors.write(weights ?? model.stateDict(), metadata: metadata, to: url)
+    }
+
+    /// Reads a model file and builds the model it describes, with its weights loaded.
+    public static func load(from url: URL) throws -> (model: SAVLModel, metadata: [String: String]) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        guard file.metadata["format"] == format, file.metadata["architecture"] == "savl" else {
+            let found = file.metadata["architecture"].map { "architecture '\($0)'" } ?? "no architecture in its metadata"
+            throw SAVLError("\(url.path): not a savl model file (\(found); expected format '\(format)', architecture 'savl')")
+        }
+        guard let json = file.metadata["config"]?.data(using: .utf8) else {
+            throw SAVLError("\(url.path): the metadata has no 'config'")
+        }
+        let config: SAVLConfig
+        do {
+            config = try JSONDecoder().decode(SAVLConfig.self, from: json)
+            try config.validate()
+        } catch {
+            throw SAVLError("\(url.path): the model configuration is unreadable: \(error)")
+        }
+        var rng = SeededGenerator(seed: 0)
+        let model = SAVLModel(config, rng: &rng)
+        do {
+            try model.load(stateDict: file.tensors)
+        } catch {
+            throw SAVLError("\(url.path): weights do not match the \(config.preset) x\(config.scale) architecture: \(error)")
+        }
+        model.eval()
+        return (model, file.metadata)
+    }
+}
