@@ -146,6 +146,13 @@ final class Primitive: @unchecked Sendable {
         return attr!
     }
 
+    /// oneDNN's name of the implementation it picked (e.g. `jit:avx512_core`, `ref:any`).
+    var implementation: String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
+    }
+
     /// The memory descriptor the primitive wants for an argument kind (e.g. `dnnl_query_weights_md`).
     func md(_ query: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
         dnnl_primitive_desc_query_md(pd, query, index).pointee
@@ -179,17 +186,18 @@ final class Primitive: @unchecked Sendable {
 }
 
 /// Primitives by a key describing their shapes and settings; creating one JIT-compiles it.
+/// A failed creation is remembered too, so a fallback path is not retried at full cost every call.
 enum PrimitiveCache {
-    nonisolated(unsafe) private static var cache: [String: Primitive] = [:]
+    nonisolated(unsafe) private static var cache: [String: Result<Primitive, Error>] = [:]
     private static let lock = NSLock()
 
     static func get(_ key: String, _ make: () throws -> Primitive) throws -> Primitive {
         lock.lock()
-        if let p = cache[key] { lock.unlock(); return p }
+        if let p = cache[key] { lock.unlock(); return try p.get() }
         lock.unlock()
-        let p = try make()
+        let p = Result { try make() }
         lock.lock(); cache[key] = p; lock.unlock()
-        return p
+        return try p.get()
     }
 }
 

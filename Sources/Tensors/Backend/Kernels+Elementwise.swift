@@ -158,6 +158,9 @@ enum Kernels {
             return out
         }
         if Kernel.path == .fast && shape == a.shape && b.layout == .plain {
+            // oneDNN's JIT binary wants both sources in one format: a blocked source with a broadcast
+            // operand that is not (N|1, C, 1, 1) goes through the plain layout (its other kernel is ~100x slower).
+            let a = a.layout == .blocked && !(b.rank == 4 && b.shape[2] == 1 && b.shape[3] == 1) ? reorder(a, to: .plain) : a
             let out = Tensor(shape: shape, layout: a.layout, storage: Storage(count: a.storage.count))
             if (try? dnnlBinary(op, a, b, out)) != nil { return out }
         }
@@ -174,11 +177,15 @@ enum Kernels {
         let rank = max(a.rank, 1)
         var mda = DNNL.desc(of: a)
         let bDims = [Int](repeating: 1, count: rank - b.rank) + b.shape
-        var mdb = b.layout == .plain ? DNNL.desc(bDims.isEmpty ? [1] : bDims, DNNL.plainTag(max(bDims.count, 1))) : DNNL.desc(of: b)
-        let p = try PrimitiveCache.get("binary \(op) \(a.shape) \(a.layout) \(bDims) \(b.layout)") {
+        // A (N|1, C, 1, 1) operand has the same bytes in the plain and the blocked layout.
+        let bTag = b.layout == .blocked || (a.layout == .blocked && bDims[1] == a.shape[1]) ? Layout.blockedTag : DNNL.plainTag(max(bDims.count, 1))
+        var mdb = DNNL.desc(bDims.isEmpty ? [1] : bDims, bTag)
+        let p = try PrimitiveCache.get("binary \(op) \(a.shape) \(a.layout) \(bDims) \(bTag.rawValue)") {
             var d = dnnl_binary_desc_t()
             try DNNL.check(dnnl_binary_desc_init(&d, op.dnnl, &mda, &mdb, &mda), "binary")
-            return try Primitive(op: &d, what: "binary \(op)")
+            let p = try Primitive(op: &d, what: "binary \(op)")
+            guard !p.implementation.hasPrefix("ref") else { throw TensorError("binary \(op): only oneDNN's reference kernel fits \(a.shape) and \(bDims)") }
+            return p
         }
         try p.execute([(Arg.src, mda, UnsafeMutableRawPointer(a.storage.pointer)),
                        (Arg.src1, mdb, UnsafeMutableRawPointer(b.storage.pointer)),

@@ -31,28 +31,61 @@ extension Kernels {
         return out
     }
 
-    /// Sum over `axes` (plain layout), keeping reduced axes as size 1; accumulates in Double.
+    /// Sum over `axes` (plain layout), keeping reduced axes as size 1.
+    ///
+    /// Each run of adjacent axes is one pass over (outer, reduced, inner) blocks: whole reductions and
+    /// reductions of contiguous rows accumulate in Double; reductions across rows add rows in Float.
     static func sum(_ x: Tensor, axes: [Int]) throws -> Tensor {
-        let x = x.layout == .plain ? x : reorder(x, to: .plain)
-        var outShape = x.shape
-        for a in axes { outShape[a] = 1 }
-        let outCount = outShape.reduce(1, *)
-        var acc = [Double](repeating: 0, count: outCount)
-        let stridesOut = broadcastStrides(outShape, to: x.shape)
-        let zero = [Int](repeating: 0, count: x.rank)
-        let src = x.storage.pointer
-        acc.withUnsafeMutableBufferPointer { accp in
-            if outCount == 1 {
-                var s = 0.0
-                for i in 0..<x.count { s += Double(src[i]) }
-                accp[0] = s
-            } else {
-                forEachIndex(x.shape, { i, o, _ in accp[o] += Double(src[i]) }, offsets: (stridesOut, zero))
-            }
+        var t = x.layout == .plain ? x : reorder(x, to: .plain)
+        var runs: [[Int]] = []
+        for a in Set(axes).sorted() {
+            if let last = runs.last?.last, last == a - 1 { runs[runs.count - 1].append(a) } else { runs.append([a]) }
         }
-        let out = Tensor(shape: outShape, storage: Storage(count: outCount))
-        for i in 0..<outCount { out.storage.pointer[i] = Float(acc[i]) }
-        return out
+        for run in runs.reversed() {
+            let lo = run.first!, hi = run.last!
+            let outer = t.shape[..<lo].reduce(1, *), reduced = t.shape[lo...hi].reduce(1, *), inner = t.shape[(hi + 1)...].reduce(1, *)
+            var outShape = t.shape
+            for a in run { outShape[a] = 1 }
+            let out = Tensor(shape: outShape, storage: Storage(count: outer * inner))
+            let src = t.storage.pointer, dst = out.storage.pointer
+            for o in 0..<outer {
+                let block = src + o * reduced * inner
+                if reduced == 0 {
+                    (dst + o * inner).initialize(repeating: 0, count: inner)
+                } else if inner == 1 {
+                    dst[o] = Float(sumContiguous(block, reduced))
+                } else {
+                    let row = dst + o * inner
+                    row.update(from: block, count: inner)
+                    for r in 1..<reduced {
+                        let line = block + r * inner
+                        for i in 0..<inner { row[i] += line[i] }
+                    }
+                }
+            }
+            t = out
+        }
+        return t
+    }
+
+    /// The sum of `n` contiguous values: Float partial sums over short chunks, added in Double.
+    static func sumContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < n {
+            let end = min(start + 256, n)
+            var lanes = SIMD8<Float>()
+            var i = start
+            while i + 8 <= end {
+                lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+                i += 8
+            }
+            var chunk = Double(lanes.sum())
+            while i < end { chunk += Double(p[i]); i += 1 }
+            total += chunk
+            start = end
+        }
+        return total
     }
 
     /// x broadcast to `shape` (a copy).
@@ -62,6 +95,16 @@ extension Kernels {
         let src = x.storage.pointer, dst = out.storage.pointer
         if x.count == 1 {
             dst.initialize(repeating: src[0], count: out.count)
+            return out
+        }
+        let padded = [Int](repeating: 1, count: shape.count - x.rank) + x.shape
+        let broadcastAxes = (0..<shape.count).filter { padded[$0] != shape[$0] }
+        if let lo = broadcastAxes.first, let hi = broadcastAxes.last, hi - lo + 1 == broadcastAxes.count {
+            // One run of broadcast axes: every (outer) block is `repeats` copies of an inner row.
+            let outer = shape[..<lo].reduce(1, *), repeats = shape[lo...hi].reduce(1, *), inner = shape[(hi + 1)...].reduce(1, *)
+            for o in 0..<outer {
+                for r in 0..<repeats { (dst + (o * repeats + r) * inner).update(from: src + o * inner, count: inner) }
+            }
             return out
         }
         let s = broadcastStrides(x.shape, to: shape)
