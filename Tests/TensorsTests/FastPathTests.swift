@@ -16,17 +16,20 @@ import Testing
         try checkFastMatchesReference([x16, dw], rtol: 1e-3, atol: 1e-3, "depthwise") { try conv2d($0[0], weight: $0[1], padding: 2, dilation: 2, groups: 16) }
     }
 
+    /// Large enough (over `Kernels.parallelThreshold` values) for elementwise work to go to oneDNN.
     @Test func elementwiseOnBlockedAndPlainLayouts() throws {
-        let x = randn([2, 16, 5, 7], seed: 11)
+        let x = randn([2, 16, 48, 48], seed: 11)
+        #expect(Kernels.useDNNL(x.count))
         for (name, f) in [("relu", relu), ("gelu", gelu), ("sigmoid", sigmoid), ("tanh", tanh), ("softplus", softplus), ("exp", exp)] as [(String, (Tensor) throws -> Tensor)] {
             try checkFastMatchesReference([x], name) { try f($0[0]) }
             try checkFastMatchesReference([x], "\(name) blocked") { try f($0[0].inLayout(.blocked)) }
         }
         try checkFastMatchesReference([x], "leakyRelu") { try leakyRelu($0[0], slope: 0.2) }
-        let y = randn([2, 16, 5, 7], seed: 12), gate = randn([2, 16, 1, 1], seed: 13)
+        let y = randn([2, 16, 48, 48], seed: 12), gate = randn([2, 16, 1, 1], seed: 13), spatial = randn([2, 1, 48, 48], seed: 30)
         try checkFastMatchesReference([x, y], "add blocked + plain") { try $0[0].inLayout(.blocked) + $0[1] }
         try checkFastMatchesReference([x, gate], "mul by channel gate") { try $0[0].inLayout(.blocked) * $0[1] }
         try checkFastMatchesReference([x, gate], "div by channel gate") { try $0[0] / ($0[1] * $0[1] + 1) }
+        try checkFastMatchesReference([x, spatial], "mul by spatial gate, blocked") { try $0[0].inLayout(.blocked) * $0[1] }
     }
 
     @Test func matmulSoftmaxLayerNorm() throws {

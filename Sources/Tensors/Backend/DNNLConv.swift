@@ -44,6 +44,10 @@ enum DNNLConv {
         let plain = DNNL.desc(wd, wtag)
         if DNNL.equal(plain, wanted) { return w.storage }
         let out = Storage(count: DNNL.size(wanted) / 4)
+        if w.count <= SmallReorder.maximumCount, let offsets = SmallReorder.cachedOffsets("conv-weights \(pass) \(g)", wanted) {
+            SmallReorder.scatter(w.storage.pointer, offsets, into: out.pointer, bytes: DNNL.size(wanted))
+            return out
+        }
         let r = try PrimitiveCache.get("conv-weights-to \(pass) \(g)") { try Primitive(reorderFrom: plain, to: wanted) }
         try r.execute([(Arg.src, plain, UnsafeMutableRawPointer(w.storage.pointer)), (Arg.dst, wanted, UnsafeMutableRawPointer(out.pointer))])
         return out
@@ -112,7 +116,9 @@ enum DNNLConv {
         ]
         if let gb { args.append((Arg.diffBias, DNNL.desc([g.cout], dnnl_x), UnsafeMutableRawPointer(gb.storage.pointer))) }
         try p.execute(args)
-        if let blocked {
+        if let blocked, count <= SmallReorder.maximumCount, let offsets = SmallReorder.cachedOffsets("conv-diff-weights \(g) \(bias)", wmd) {
+            SmallReorder.gather(blocked.pointer, offsets, into: gw.storage.pointer)
+        } else if let blocked {
             let r = try PrimitiveCache.get("conv-weights-from \(g)") { try Primitive(reorderFrom: wmd, to: plain) }
             try r.execute([(Arg.src, wmd, UnsafeMutableRawPointer(blocked.pointer)), (Arg.dst, plain, UnsafeMutableRawPointer(gw.storage.pointer))])
         }

@@ -97,10 +97,18 @@ extension Double { var float: Float { Float(self) } }
 
 /// Untaped kernels: each returns a new tensor and records nothing.
 enum Kernels {
+    /// Elementwise work on fewer values runs in a loop on the calling thread even on the fast path:
+    /// a oneDNN call opens an OpenMP parallel region, which costs more than the work below this size
+    /// (and milliseconds when the other core is busy).
+    static let parallelThreshold = 1 << 16
+
+    /// Whether elementwise work on `count` values goes to oneDNN.
+    static func useDNNL(_ count: Int) -> Bool { Kernel.path == .fast && count >= parallelThreshold }
+
     /// f(x), in x's layout.
     static func unary(_ f: Unary, _ x: Tensor) throws -> Tensor {
         let out = Tensor(shape: x.shape, layout: x.layout, storage: Storage(count: x.storage.count))
-        if Kernel.path == .fast {
+        if useDNNL(x.count) {
             let (alg, alpha, beta) = f.dnnl
             var md = DNNL.desc(of: x)
             let p = try PrimitiveCache.get("eltwise-fwd \(alg.rawValue) \(alpha) \(beta) \(x.shape) \(x.layout)") {
@@ -120,7 +128,7 @@ enum Kernels {
     static func unaryBackward(_ f: Unary, _ x: Tensor, _ g: Tensor) throws -> Tensor {
         let g = g.layout == x.layout ? g : reorder(g, to: x.layout)
         let out = Tensor(shape: x.shape, layout: x.layout, storage: Storage(count: x.storage.count))
-        if Kernel.path == .fast {
+        if useDNNL(x.count) {
             let (alg, alpha, beta) = f.dnnl
             var md = DNNL.desc(of: x)
             let p = try PrimitiveCache.get("eltwise-bwd \(alg.rawValue) \(alpha) \(beta) \(x.shape) \(x.layout)") {
@@ -149,7 +157,7 @@ enum Kernels {
         if a.shape == b.shape {
             let b = b.layout == a.layout ? b : reorder(b, to: a.layout)
             let out = Tensor(shape: shape, layout: a.layout, storage: Storage(count: a.storage.count))
-            if Kernel.path == .fast {
+            if useDNNL(a.count) {
                 try dnnlBinary(op, a, b, out)
             } else {
                 let pa = a.storage.pointer, pb = b.storage.pointer, po = out.storage.pointer
@@ -157,7 +165,7 @@ enum Kernels {
             }
             return out
         }
-        if Kernel.path == .fast && shape == a.shape && b.layout == .plain {
+        if useDNNL(a.count) && shape == a.shape && b.layout == .plain {
             // oneDNN's JIT binary wants both sources in one format: a blocked source with a broadcast
             // operand that is not (N|1, C, 1, 1) goes through the plain layout (its other kernel is ~100x slower).
             let a = a.layout == .blocked && !(b.rank == 4 && b.shape[2] == 1 && b.shape[3] == 1) ? reorder(a, to: .plain) : a

@@ -7,7 +7,7 @@ extension Kernels {
         if x.layout == layout { return x }
         precondition(x.rank == 4 && x.shape[1] % Layout.blockSize == 0, "blocked layout needs a 4-D tensor with channels a multiple of \(Layout.blockSize), got \(x.shape)")
         let out = Tensor(shape: x.shape, layout: layout, storage: Storage(count: x.storage.count))
-        if Kernel.path == .fast {
+        if useDNNL(x.count) {
             let src = DNNL.desc(of: x), dst = DNNL.desc(of: out)
             do {
                 let p = try PrimitiveCache.get("reorder \(x.shape) \(x.layout) \(layout)") { try Primitive(reorderFrom: src, to: dst) }
