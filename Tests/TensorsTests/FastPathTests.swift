@@ -30,6 +30,8 @@ import Testing
         try checkFastMatchesReference([x, gate], "mul by channel gate") { try $0[0].inLayout(.blocked) * $0[1] }
         try checkFastMatchesReference([x, gate], "div by channel gate") { try $0[0] / ($0[1] * $0[1] + 1) }
         try checkFastMatchesReference([x, spatial], "mul by spatial gate, blocked") { try $0[0].inLayout(.blocked) * $0[1] }
+        try checkFastMatchesReference([x, spatial], "div by spatial gate, blocked") { try $0[0].inLayout(.blocked) / ($0[1] * $0[1] + 1) }
+        try checkFastMatchesReference([x], "channel mean, blocked") { try $0[0].inLayout(.blocked).mean(axes: [1], keepDims: true) }
     }
 
     @Test func matmulSoftmaxLayerNorm() throws {

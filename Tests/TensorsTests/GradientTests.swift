@@ -62,6 +62,11 @@ import Testing
         // A chain of blocked-layout convolutions with a residual add, as in the SR networks.
         let x16 = randn([1, 16, 5, 6], seed: 29)
         let w1 = randn([16, 16, 3, 3], seed: 18, scale: 0.15), w2 = randn([16, 16, 3, 3], seed: 19, scale: 0.15)
+        let gate = randn([1, 1, 5, 6], seed: 31)
+        try checkGradients([x16, gate], "blocked times spatial gate, channel mean") {
+            let b = try $0[0].inLayout(.blocked) * $0[1]
+            return try b.mean(axes: [1], keepDims: true) + b.sum()
+        }
         try checkGradients([x16, w1, w2], "residual block") {
             let h = try gelu(conv2d($0[0], weight: $0[1], padding: 1))
             return try conv2d(h, weight: $0[2], padding: 1) + $0[0]

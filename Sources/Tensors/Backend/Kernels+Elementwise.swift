@@ -165,6 +165,10 @@ enum Kernels {
             }
             return out
         }
+        if a.layout == .blocked && shape == a.shape && b.layout == .plain && b.rank == 4 && b.shape[1] == 1
+            && b.shape[2] == a.shape[2] && b.shape[3] == a.shape[3] {
+            return blockedSpatialBinary(op, a, b)
+        }
         if useDNNL(a.count) && shape == a.shape && b.layout == .plain {
             // oneDNN's JIT binary wants both sources in one format: a blocked source with a broadcast
             // operand that is not (N|1, C, 1, 1) goes through the plain layout (its other kernel is ~100x slower).
