@@ -30,6 +30,9 @@ struct TileAxis: Equatable {
             // Aligning a start down moves it by up to alignment - 1, so the step leaves room for that.
             let step = max(1, tile - overlap - (alignment - 1))
             let count = (length - tile + step - 1) / step + 1
+            // The fewest tiles of at most `tile` pixels, then as small as they can be: less overlap than spreading them.
+            let needed = (length + (count - 1) * (overlap + alignment - 1) + count - 1) / count
+            let tile = min(tile, (needed + alignment - 1) / alignment * alignment)
             var starts: [Int] = []
             for i in 0..<count {
                 let start = Int((Double(i) * Double(length - tile) / Double(count - 1)).rounded()) / alignment * alignment
