@@ -163,14 +163,15 @@ public struct CheckpointStore {
         public var isBest: Bool
     }
 
-    /// Checkpoint folders, oldest first (at equal steps the step checkpoint before the best one).
+    /// Checkpoint folders, oldest first (at equal steps the best checkpoint before the step one, which
+    /// is the one resumed from).
     public func entries() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.compactMap { name -> Entry? in
             let isBest = name.hasPrefix("best-step-")
             guard isBest || name.hasPrefix("step-"), let step = Int(name.split(separator: "-").last ?? "") else { return nil }
             return Entry(step: step, url: folder.appendingPathComponent(name), isBest: isBest)
-        }.sorted { ($0.step, $0.isBest ? 1 : 0) < ($1.step, $1.isBest ? 1 : 0) }
+        }.sorted { ($0.step, $0.isBest ? 0 : 1) < ($1.step, $1.isBest ? 0 : 1) }
     }
 
     /// Writes the step checkpoint and removes step checkpoints beyond the newest `keepLast`.
@@ -187,7 +188,9 @@ public struct CheckpointStore {
     public func saveBest(_ checkpoint: Checkpoint) throws -> URL {
         let url = folder.appendingPathComponent(String(format: "best-step-%08d", checkpoint.state.step))
         try checkpoint.write(to: url)
-        for old in entries() where old.isBest && old.url != url { try? FileManager.default.removeItem(at: old.url) }
+        for old in entries() where old.isBest && old.url.lastPathComponent != url.lastPathComponent {
+            try? FileManager.default.removeItem(at: old.url)
+        }
         return url
     }
 

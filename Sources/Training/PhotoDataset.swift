@@ -98,20 +98,23 @@ public struct PhotoDataset: Sendable {
         let photo = photos[index]
         precondition(x >= 0 && y >= 0 && x + size <= photo.width && y + size <= photo.height, "crop outside \(photo.path)")
         var planes = [Float](repeating: 0, count: 3 * size * size)
-        let scale: Float = 1 / 255
+        let unit = Self.unit
         photo.samples.withUnsafeBufferPointer { src in
             planes.withUnsafeMutableBufferPointer { dst in
                 for c in 0..<3 {
                     for row in 0..<size {
                         let from = (c * photo.height + y + row) * photo.width + x
                         let to = (c * size + row) * size
-                        for col in 0..<size { dst[to + col] = Float(src[from + col]) * scale }
+                        for col in 0..<size { dst[to + col] = unit[Int(src[from + col])] }
                     }
                 }
             }
         }
         return Image(width: size, height: size, channels: 3, planes: planes)
     }
+
+    /// k / 255 for every byte k, as the image decoders compute it.
+    private static let unit: [Float] = (0..<256).map { Float($0) / 255 }
 
     /// The image as planar 8-bit RGB: gray replicated, alpha dropped, values rounded.
     private static func rgb8(_ image: Image) -> [UInt8] {

@@ -37,17 +37,13 @@ public enum TrainingOutcome: Equatable, Sendable {
 public final class Trainer {
     public let config: TrainingConfig
     public let run: TrainingRun
-    public let model: SAVLModel
-    /// Steps completed.
-    public internal(set) var step = 0
+    /// The model, optimizer, EMA and generator.
+    public let state: TrainingState
     /// The best validation score so far.
     public internal(set) var best: BestScore?
     /// Where progress and messages go.
     public let reporter: ProgressReporter
 
-    let optimizer: Adam
-    let ema: ExponentialMovingAverage
-    var posteriorGenerator: SeededGenerator
     let builder: BatchBuilder
     let validation: ValidationSet?
     /// The step of the newest checkpoint written or loaded.
@@ -59,20 +55,14 @@ public final class Trainer {
         self.config = config
         self.run = run
         self.reporter = reporter
-        let root = SeededGenerator(seed: UInt64(config.seed))
-        var weights = root.fork(StreamKey.weights)
-        model = SAVLModel(config.model, rng: &weights)
-        let o = config.optimizer
-        optimizer = Adam(learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
-        ema = ExponentialMovingAverage(model.sr, decay: o.emaDecay)
-        posteriorGenerator = root.fork(StreamKey.posterior)
+        state = TrainingState(config: config)
 
         let d = config.data
         reporter.message("loading photos from \(d.folders.joined(separator: ", "))")
         let photos = try PhotoDataset(folders: d.folders.map { URL(fileURLWithPath: $0) }, maxImages: d.maxImages,
                                       jpegDownscale: d.jpegDownscale, minimumSide: d.hrCropSize)
         for (path, reason) in photos.skipped { reporter.message("warning: skipped \(path): \(reason)") }
-        reporter.message("\(photos.photos.count) photos; model \(config.model.preset) x\(config.model.scale), \(model.parameterCount) parameters")
+        reporter.message("\(photos.photos.count) photos; model \(config.model.preset) x\(config.model.scale), \(state.model.parameterCount) parameters")
         builder = try BatchBuilder(photos: photos, config: config)
         if config.validation.folder.isEmpty {
             validation = nil
@@ -83,22 +73,11 @@ public final class Trainer {
         }
     }
 
-    /// The learning rate of the 0-based `step`: each stage warms up linearly, then decays by a cosine.
-    public func learningRate(at step: Int) -> Float {
-        let stage1 = min(config.stage1Steps, config.steps)
-        let (start, length) = config.stage(ofStep: step) == 1 ? (0, stage1) : (stage1, config.steps - stage1)
-        let o = config.optimizer
-        return CosineSchedule(base: o.learningRate, warmupSteps: min(o.warmupSteps, max(length - 1, 0)), totalSteps: length,
-                              minimum: o.minimumLearningRate)(step - start)
-    }
+    /// Steps completed.
+    public var step: Int { state.step }
 
-    /// Freezes the encoder and decoder in stage 2 (they are trained in stage 1 only).
-    func applyStage(_ stage: Int) {
-        let trainable = stage == 1
-        for module in [model.encoder as Module?, model.decoder as Module?].compactMap({ $0 }) {
-            if module.namedParameters().first?.parameter.trainable != trainable { module.freeze(!trainable) }
-        }
-    }
+    /// The trained model.
+    public var model: SAVLModel { state.model }
 
     /// Trains until `config.steps` (or `stopStep`, if sooner), or until `shouldStop` returns true
     /// between steps. Writes a checkpoint whenever it stops.
@@ -113,7 +92,6 @@ public final class Trainer {
         }
         let prefetcher = BatchPrefetcher(builder: builder, steps: step..<end, capacity: config.data.prefetchBatches)
         defer { prefetcher.stop() }
-        let clip = config.optimizer.gradientClipNorm > 0 ? config.optimizer.gradientClipNorm : .greatestFiniteMagnitude
         var windowStart = Date(), windowSteps = 0, windowWait = prefetcher.waitSeconds
         var rate = 0.0
         defer { reporter.finish() }
@@ -125,30 +103,14 @@ public final class Trainer {
                 try finish()
                 return .interrupted(step: step)
             }
-            let stage = config.stage(ofStep: step)
-            applyStage(stage)
             let batch = try prefetcher.next()
             precondition(batch.step == step, "batch of step \(batch.step) arrived for step \(step)")
-            let lr = learningRate(at: step)
-            optimizer.learningRate = lr
-            let objective = try model.objective(lr: batch.lr, hr: batch.hr, content: batch.content, weights: config.objective,
-                                                stage: stage, rng: &posteriorGenerator)
-            let loss = try objective.total.item()
-            guard loss.isFinite else {
-                throw TrainingError("step \(step + 1): the loss is \(loss); lower optimizer.learningRate or optimizer.gradientClipNorm"
-                                    + (savedStep.map { " and resume from the checkpoint of step \($0)" } ?? ""))
+            var entry: LogEntry
+            do {
+                entry = try state.step(batch)
+            } catch let error as TrainingError {
+                throw TrainingError(error.message + (savedStep.map { "; resume from the checkpoint of step \($0)" } ?? ""))
             }
-            try objective.total.backward()
-            let parameters = model.trainableParameters
-            let norm = clipGradientNorm(parameters, maxNorm: clip)
-            try optimizer.step(parameters)
-            model.zeroGrad()
-            try ema.update()
-            step += 1
-
-            var entry = LogEntry(step: step, stage: stage, loss: loss, srL1: try objective.srL1.item(),
-                                 reconstruction: try objective.reconstruction.item(), kl: try objective.kl.item(),
-                                 learningRate: lr, gradientNorm: norm)
             windowSteps += 1
             let elapsed = Date().timeIntervalSince(windowStart)
             let validates = validation != nil && (step == config.steps || (config.validation.every > 0 && step % config.validation.every == 0))
@@ -175,7 +137,7 @@ public final class Trainer {
     /// Scores the EMA weights on the validation set, keeps the best, and adds the scores to `entry`.
     func validate(into entry: inout LogEntry) throws {
         guard let validation else { return }
-        let evaluator = try inferenceModel()
+        let evaluator = try state.inferenceModel()
         let score = try validation.score { try evaluator($0) }
         entry.validationPSNR = score.psnr
         entry.validationSSIM = score.ssim
@@ -185,32 +147,16 @@ public final class Trainer {
                                 step, score.psnr, score.ssim, validation.bicubic.psnr, improved ? ", best so far" : ""))
         if improved {
             best = BestScore(step: step, score: score)
-            try run.checkpoints.saveBest(checkpoint())
-            try run.writeWeights(inferenceWeights(), config: config.model, step: step, to: run.bestWeightsURL)
+            try run.checkpoints.saveBest(state.checkpoint(best: best))
+            try run.writeWeights(state.inferenceWeights(), model: model, step: step, to: run.bestWeightsURL)
         }
-    }
-
-    /// A model holding the weights used for inference: the EMA of the SR network, the encoder as trained.
-    public func inferenceModel() throws -> SAVLModel {
-        var unused = SeededGenerator(seed: 0)
-        let copy = SAVLModel(config.model, rng: &unused)
-        try copy.load(stateDict: inferenceWeights())
-        copy.eval()
-        return copy
-    }
-
-    /// The model's parameters with the SR network's replaced by their EMA.
-    public func inferenceWeights() -> [String: Tensor] {
-        var weights = model.stateDict()
-        for (name, value) in ema.shadow { weights["sr.\(name)"] = value }
-        return weights
     }
 
     /// Saves the checkpoint of the current step (unless it is the last one saved) and the latest inference weights.
     func saveCheckpoint() throws {
         guard savedStep != step else { return }
-        try run.checkpoints.save(checkpoint())
-        try run.writeWeights(inferenceWeights(), config: config.model, step: step, to: run.weightsURL)
+        try run.checkpoints.save(state.checkpoint(best: best))
+        try run.writeWeights(state.inferenceWeights(), model: model, step: step, to: run.weightsURL)
         savedStep = step
     }
 

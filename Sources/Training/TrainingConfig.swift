@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import SAVL
 
 /// Everything a training run needs, with documented defaults (the `small` x4 run).
@@ -43,6 +44,16 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// The stage of the step with 0-based index `step`: 1 before `stage1Steps`, then 2.
     public func stage(ofStep step: Int) -> Int { step < stage1Steps ? 1 : 2 }
+
+    /// The learning rate of the 0-based `step`: each stage warms up linearly over `optimizer.warmupSteps`,
+    /// then decays by a cosine to `optimizer.minimumLearningRate` at the stage's end.
+    public func learningRate(atStep step: Int) -> Float {
+        let stage1 = min(stage1Steps, steps)
+        let (start, length) = stage(ofStep: step) == 1 ? (0, stage1) : (stage1, steps - stage1)
+        let o = optimizer
+        return CosineSchedule(base: o.learningRate, warmupSteps: min(o.warmupSteps, max(length - 1, 0)), totalSteps: length,
+                              minimum: o.minimumLearningRate)(step - start)
+    }
 
     /// The LR side of a training crop.
     public var lrCropSize: Int { data.hrCropSize / model.scale }

@@ -100,13 +100,18 @@ public final class ProgressReporter {
 
     public let mode: Mode
     private var lineShown = false
+    private let sink: (String) -> Void
 
     /// `terminal` when stderr is a terminal, `plain` otherwise; `quiet` when asked.
-    public init(quiet: Bool = false) {
-        mode = quiet ? .quiet : (isatty(STDERR_FILENO) != 0 ? .terminal : .plain)
+    public convenience init(quiet: Bool = false) {
+        self.init(mode: quiet ? .quiet : (isatty(STDERR_FILENO) != 0 ? .terminal : .plain))
     }
 
-    public init(mode: Mode) { self.mode = mode }
+    /// A reporter in `mode` that hands its text to `sink` (stderr by default).
+    public init(mode: Mode, sink: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.mode = mode
+        self.sink = sink
+    }
 
     /// A message on its own line (loading, validation, checkpoints, warnings).
     public func message(_ text: String) {
@@ -150,7 +155,5 @@ public final class ProgressReporter {
 
     private static func format(_ value: Float) -> String { String(format: "%.4f", value) }
 
-    private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
+    private func write(_ text: String) { sink(text) }
 }

@@ -19,7 +19,7 @@ public enum TrainingPlot {
         let stageChange = entries.first { $0.stage == 2 }.map { Double($0.step) - 0.5 }
         let validated = entries.filter { $0.validationPSNR != nil }
         let split = validated.isEmpty ? height - 50 : height * 58 / 100
-        let lossPanel = Panel(left: 80, top: 44, right: width - 24, bottom: split)
+        let lossPanel = Panel(left: 80, top: 64, right: width - 24, bottom: split)
         let loss = entries.map { Double($0.loss) }, l1 = entries.map { Double($0.srL1) }
         let smoothLoss = smoothed(loss), smoothL1 = smoothed(l1)
         let finite = (smoothLoss + smoothL1 + loss).filter(\.isFinite)
@@ -33,7 +33,7 @@ public enum TrainingPlot {
         canvas.legend([("TOTAL", blue), ("SR L1", orange)] + (stageChange == nil ? [] : [("STAGE 2 FROM HERE", grey)]), in: lossPanel)
 
         guard !validated.isEmpty else { return canvas.image }
-        let panel = Panel(left: 80, top: split + 44, right: width - 24, bottom: height - 50)
+        let panel = Panel(left: 80, top: split + 54, right: width - 24, bottom: height - 50)
         let psnrs = validated.compactMap(\.validationPSNR).filter(\.isFinite)
         let bicubic = validated.compactMap(\.bicubicPSNR).last
         let all = psnrs + (bicubic.map { [$0] } ?? [])

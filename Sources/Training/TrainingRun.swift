@@ -9,8 +9,8 @@ import Tensors
 /// config.yml                  the resolved configuration
 /// log.jsonl                   one JSON object per logged step
 /// training.png                loss and validation curves
-/// weights.safetensors         inference weights (EMA of the SR network) of the newest checkpoint
-/// best-weights.safetensors    inference weights of the best validation score
+/// weights.safetensors         model file (`ModelFile`) with the EMA of the SR network, newest checkpoint
+/// best-weights.safetensors    model file of the best validation score
 /// checkpoints/step-00000200/  model, EMA and optimizer safetensors + state.json (newest `keepLast`)
 /// checkpoints/best-step-00000150/
 /// ```
@@ -30,12 +30,10 @@ public struct TrainingRun {
     public var weightsURL: URL { folder.appendingPathComponent("weights.safetensors") }
     public var bestWeightsURL: URL { folder.appendingPathComponent("best-weights.safetensors") }
 
-    /// Writes inference weights with metadata naming the architecture, so the file says what it is.
-    func writeWeights(_ weights: [String: Tensor], config: SAVLConfig, step: Int, to url: URL) throws {
-        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        try SafeTensors.write(weights, metadata: ["format": "savl", "architecture": "SAVL", "preset": config.preset,
-                                                  "scale": "\(config.scale)", "config": json, "step": "\(step)",
-                                                  "weights": "ema"], to: url)
+    /// Writes inference weights as a SAVL model file (`ModelFile`, loadable by `savl upscale`),
+    /// adding the step and `weights: ema` to its metadata.
+    func writeWeights(_ weights: [String: Tensor], model: SAVLModel, step: Int, to url: URL) throws {
+        try ModelFile.save(model, weights: weights, extraMetadata: ["step": "\(step)", "weights": "ema"], to: url)
     }
 
     /// Writes the resolved configuration, atomically.
@@ -61,7 +59,9 @@ extension TrainingConfig {
 }
 
 extension Trainer {
-    /// Starts a new run in `runDirectory`, which must not hold a run already; writes `config.yml` there.
+    /// Starts a new run in `runDirectory`, which must not hold a run already. The photos and the
+    /// validation set are loaded before the folder is made, so bad data leaves nothing behind;
+    /// then `config.yml` is written there.
     public convenience init(config: TrainingConfig, runDirectory: URL, reporter: ProgressReporter = ProgressReporter()) throws {
         try config.validate()
         let run = TrainingRun(folder: runDirectory, keepLast: config.checkpoints.keepLast)
@@ -69,13 +69,13 @@ extension Trainer {
         if fm.fileExists(atPath: run.configURL.path) || fm.fileExists(atPath: run.checkpoints.folder.path) {
             throw TrainingError("\(runDirectory.path) already holds a run; continue it with --resume \(runDirectory.path), or choose another --run-dir")
         }
+        try self.init(config: config, run: run, reporter: reporter)
         do {
             try fm.createDirectory(at: run.checkpoints.folder, withIntermediateDirectories: true)
             try run.writeConfig(config)
         } catch {
             throw TrainingError("\(runDirectory.path): cannot create the run folder: \(error.localizedDescription)")
         }
-        try self.init(config: config, run: run, reporter: reporter)
     }
 
     /// Continues the run in `runDirectory` from its newest usable checkpoint (a truncated or corrupted
@@ -102,35 +102,10 @@ extension Trainer {
         try run.writeConfig(config)
         reporter.message("resuming \(runDirectory.path) from \(url.lastPathComponent) (step \(checkpoint.state.step) of \(config.steps))")
         let trainer = try Trainer(config: config, run: run, reporter: reporter)
-        try trainer.restore(checkpoint, from: url)
+        try trainer.state.restore(checkpoint, from: url)
+        trainer.best = checkpoint.state.best
+        trainer.savedStep = checkpoint.state.step
         try run.log.truncate(after: checkpoint.state.step)
         return trainer
-    }
-
-    /// The current state as a checkpoint.
-    func checkpoint() -> Checkpoint {
-        let state = CheckpointState(step: step, posteriorGenerator: posteriorGenerator, best: best, config: config)
-        return Checkpoint(state: state, model: model.stateDict(),
-                          ema: Dictionary(uniqueKeysWithValues: ema.shadow.map { ("sr.\($0.key)", $0.value) }),
-                          optimizer: optimizer.stateDict(model.namedParameters()))
-    }
-
-    /// Restores the state of `checkpoint` (already verified); names the file whose tensors do not fit.
-    func restore(_ checkpoint: Checkpoint, from url: URL) throws {
-        func fit(_ file: String, _ body: () throws -> Void) throws {
-            do { try body() } catch { throw CheckpointError("\(url.appendingPathComponent(file).path): \(error)") }
-        }
-        try fit(Checkpoint.modelFile) { try model.load(stateDict: checkpoint.model) }
-        try fit(Checkpoint.emaFile) {
-            var shadow: [String: Tensor] = [:]
-            for (name, value) in checkpoint.ema where name.hasPrefix("sr.") { shadow[String(name.dropFirst(3))] = value }
-            try ema.load(shadow)
-        }
-        try fit(Checkpoint.optimizerFile) { try optimizer.load(stateDict: checkpoint.optimizer, model.namedParameters()) }
-        step = checkpoint.state.step
-        best = checkpoint.state.best
-        posteriorGenerator = checkpoint.state.posteriorGenerator
-        savedStep = step
-        applyStage(config.stage(ofStep: step))
     }
 }

@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the resolved configuration as YAML and exit, without training.")
     var printConfig = false
 
+    @Option(help: ArgumentHelp("Time N training steps of each stage on random batches of the configuration's shapes, print the medians and peak memory, and exit.", valueName: "N"))
+    var benchmark: Int?
+
     @Flag(help: "No progress line on stderr (messages and errors still appear).")
     var quiet = false
 
@@ -60,9 +63,11 @@ struct TrainCommand: ParsableCommand {
             if runDir != nil { throw ValidationError("--run-dir only applies with --config (a resumed run stays in its folder)") }
             if !overrides.isEmpty { throw ValidationError("--set only applies with --config (a resumed run keeps its configuration)") }
             if printConfig { throw ValidationError("--print-config only applies with --config") }
+            if benchmark != nil { throw ValidationError("--benchmark only applies with --config") }
         }
         if plot != nil && steps != nil { throw ValidationError("--steps does not apply with --plot") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let benchmark, benchmark < 1 { throw ValidationError("--benchmark must be at least 1, got \(benchmark)") }
     }
 
     func run() throws {
@@ -82,6 +87,10 @@ struct TrainCommand: ParsableCommand {
             resolved = resolved.resolvingPaths(against: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             if printConfig {
                 print(try resolved.yaml(), terminator: "")
+                return
+            }
+            if let benchmark {
+                try runBenchmark(resolved, steps: benchmark)
                 return
             }
             let folder = runDir ?? defaultRunFolder(config: config)
@@ -106,6 +115,17 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Prints the median step time of each stage and the peak resident memory.
+    private func runBenchmark(_ config: TrainingConfig, steps: Int) throws {
+        let result = try StepBenchmark.run(config: config, steps: steps)
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let shape = "batch \(config.batchSize), \(config.lrCropSize)x\(config.lrCropSize) LR, x\(config.model.scale)"
+        print("model \(config.model.preset) (\(result.parameterCount) parameters), \(shape), \(steps) timed steps per stage after 2 warm-up steps")
+        print(String(format: "stage 1 (joint):          median %.0f ms/step  (min %.0f, max %.0f)", median(result.stage1), result.stage1.min()!, result.stage1.max()!))
+        print(String(format: "stage 2 (encoder frozen): median %.0f ms/step  (min %.0f, max %.0f)", median(result.stage2), result.stage2.min()!, result.stage2.max()!))
+        print(String(format: "peak resident memory: %.0f MB", peakResidentMegabytes()))
+    }
+
     /// `runs/<config file name>-<date and time>`.
     private func defaultRunFolder(config: String) -> String {
         let formatter = DateFormatter()
@@ -116,12 +136,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The first SIGINT or SIGTERM asks the loop to save and stop; a second one ends the process at once.
+    /// The signals are unblocked too: a parent may have blocked them, and exec keeps the mask.
     private func installStopHandlers() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
         for signalNumber in [SIGINT, SIGTERM] {
+            sigaddset(&signals, signalNumber)
             signal(signalNumber) { received in
                 stopRequested.store(true, ordering: .relaxed)
                 signal(received, SIG_DFL)
             }
         }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 }

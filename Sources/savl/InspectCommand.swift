@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import SAVL
+
+/// `savl inspect`: pictures of where and how a photo is degraded, as the model's encoder sees it.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show the degradation field a SAVL model estimates for a photo.",
+        discussion: """
+            Writes into the output folder, for IMAGE named NAME:
+              NAME_input.png     the input as read (EXIF orientation applied)
+              NAME_code.png      the posterior mean of the degradation code, its first three principal \
+            components as red, green and blue (each stretched to its range): equal colours, equal degradation
+              NAME_severity.png  the posterior variance averaged over code channels, as a heatmap with a \
+            colour bar (low: confident estimate, high: the encoder cannot tell)
+              NAME_sr.png        the upscaled result (unless --no-sr)
+              NAME_sheet.png     input, code and severity side by side
+              NAME_inspect.json  value ranges, principal axes and their share of the variance
+            The encoder runs in tiles, so any size fits in memory; the maps have the input's size.
+            """)
+
+    @Argument(help: "A PNG or JPEG image.")
+    var image: String
+
+    @Option(name: .shortAndLong, help: "Output folder (created if needed).")
+    var output: String
+
+    @Option(name: .shortAndLong, help: "Model: a path to a savl model file, or an embedded model's name.")
+    var model: String?
+
+    @Option(parsing: .unconditional, help: "Restoration strength of the upscaled result (see savl upscale).")
+    var strength: Float = 1
+
+    @Flag(inversion: .prefixedNo, help: "Also write the upscaled result.")
+    var sr = true
+
+    @Option(help: "Memory budget of the network for one tile, in MB.")
+    var memory: Int = UpscalePipeline.defaultMemoryBudgetMB
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be 0 or more, not \(strength)") }
+        guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// A problem found at run time: printed as is, without the usage text.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run() throws {
+        if let threads { ComputeRuntime.setThreads(threads) }
+        do {
+            try inspect()
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+    }
+
+    private func inspect() throws {
+        let loaded = try UpscaleModels.load(model)
+        let config = loaded.model.config
+        guard config.code != .none else {
+            throw Failure(description: "\(loaded.source): this model has no degradation code (code 'none'); there is nothing to inspect")
+        }
+        let input = try readImage(at: URL(fileURLWithPath: image))
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let name = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
+        func file(_ suffix: String) -> URL { folder.appendingPathComponent("\(name)_\(suffix)") }
+
+        let colours = input.hasAlpha ? input.channels - 1 : input.channels
+        let rgb = UpscalePipeline.rgb(input, planes: colours == 1 ? [0, 0, 0] : [0, 1, 2])
+        let field = try DegradationField(model: loaded.model, image: rgb, memoryBudget: memory << 20)
+        let code = field.codePicture()
+        var written = ["input": file("input.png"), "code": file("code.png"), "sheet": file("sheet.png")]
+        try writeImage(input, to: written["input"]!, format: .png)
+        try writeImage(code, to: written["code"]!, format: .png, bitDepth: 8)
+        var pictures = [input, code]
+        if let variance = field.variance {
+            let heatmap = InspectRendering.heatmap(variance, width: rgb.width, height: rgb.height,
+                                                   low: field.varianceRange.lowerBound, high: field.varianceRange.upperBound)
+            written["severity"] = file("severity.png")
+            try writeImage(heatmap, to: written["severity"]!, format: .png, bitDepth: 8)
+            pictures.append(heatmap)
+        }
+        try writeImage(InspectRendering.sheet(pictures), to: written["sheet"]!, format: .png, bitDepth: 8)
+        if sr {
+            let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
+            let pipeline = UpscalePipeline(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(config),
+                                           memoryBudget: memory << 20)
+            let result = try pipeline.run(input, width: input.width * config.scale, height: input.height * config.scale, alpha: .bicubic)
+            written["sr"] = file("sr.png")
+            try writeImage(result, to: written["sr"]!, format: .png)
+        }
+        let report = field.report(image: image, model: "\(config.preset) x\(config.scale) (\(loaded.source))",
+                                  files: written.mapValues(\.lastPathComponent))
+        try writeBytesAtomically(report, to: file("inspect.json"))
+        for key in written.keys.sorted() { print(written[key]!.path) }
+        print(file("inspect.json").path)
+    }
+}

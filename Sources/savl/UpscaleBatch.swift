@@ -1,0 +1,140 @@
+import Foundation
+import Imaging
+
+/// Runs the jobs of `savl upscale` one file at a time; a failed file is reported and the batch goes on.
+struct UpscaleBatch {
+    let command: UpscaleCommand
+    let pipeline: UpscalePipeline
+    let jobs: [UpscaleJob]
+
+    /// An input that could not be upscaled: the message names the file and says why.
+    struct FileError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// What one file will become.
+    struct Target {
+        var image: Image
+        var width: Int, height: Int
+        var bitDepth: Int
+    }
+
+    /// Upscales every job; true when none failed.
+    func run(_ reporter: UpscaleProgress) throws -> Bool {
+        var written = 0, skipped = 0, failed = 0
+        for (i, job) in jobs.enumerated() {
+            reporter.beginFile(i, job.input.lastPathComponent)
+            if command.skipExisting, job.problem == nil, FileManager.default.fileExists(atPath: job.output.path) {
+                reporter.skipped("\(job.output.path) exists")
+                skipped += 1
+                continue
+            }
+            do {
+                let target = try prepare(job)
+                let result = try pipeline.run(target.image, width: target.width, height: target.height, alpha: command.alpha,
+                                              progress: reporter.tile)
+                try write(result, bitDepth: target.bitDepth, job: job)
+                reporter.written(job.output.path, detail: "\(target.image.width)x\(target.image.height) -> \(target.width)x\(target.height)")
+                written += 1
+            } catch {
+                reporter.failed(Self.message(error, job))
+                failed += 1
+            }
+        }
+        reporter.finish(written: written, skipped: skipped, failed: failed)
+        return failed == 0
+    }
+
+    /// Prints each job's sizes, tile plan and memory estimate; true when every input could be read.
+    func dryRun() throws -> Bool {
+        var ok = true
+        for job in jobs {
+            do {
+                let target = try prepare(job)
+                let image = target.image
+                let s = pipeline.resolver.scale
+                let native = (image.width * s, image.height * s)
+                let plan = pipeline.plan(width: image.width, height: image.height)
+                let resample = native == (target.width, target.height) ? "" : ", then bicubic from \(native.0)x\(native.1)"
+                let memory = pipeline.memoryEstimate(width: image.width, height: image.height, channels: image.channels,
+                                                     outputWidth: target.width, outputHeight: target.height,
+                                                     outputBytesPerSample: target.bitDepth / 8)
+                let exists = FileManager.default.fileExists(atPath: job.output.path)
+                let skip = command.skipExisting && exists ? " (exists: would be skipped)" : (exists ? " (exists: would be replaced)" : "")
+                print("\(job.input.path): \(image.width)x\(image.height) \(Self.describe(image)) -> \(target.width)x\(target.height) "
+                      + "\(target.bitDepth)-bit \(job.format == .png ? "PNG" : "JPEG") (x\(s) network\(resample)) -> \(job.output.path)\(skip)")
+                print("  tiles: \(plan.summary), compute x\(String(format: "%.2f", plan.overhead)); memory: about \(memory >> 20) MB")
+            } catch {
+                FileHandle.standardError.write(Data("error: \(Self.message(error, job))\n".utf8))
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    /// Reads the input and works out the output's size and depth; throws for anything that makes the file fail.
+    func prepare(_ job: UpscaleJob) throws -> Target {
+        if let problem = job.problem { throw FileError(description: problem) }
+        let image = try readImage(at: job.input)
+        let (width, height) = outputSize(image.width, image.height)
+        let limit = ImageLimits.maxPixels
+        guard width.multipliedReportingOverflow(by: height).partialValue <= limit, width <= 1_000_000, height <= 1_000_000 else {
+            throw FileError(description: "\(job.input.path): the output would be \(width)x\(height), over the limit of \(limit) pixels")
+        }
+        if job.format == .jpeg {
+            if image.hasAlpha {
+                throw FileError(description: "\(job.input.path): has an alpha channel, which JPEG cannot store; use --format png")
+            }
+            guard width <= 65_535, height <= 65_535 else {
+                throw FileError(description: "\(job.input.path): a \(width)x\(height) output is too large for JPEG (65535 per side); use --format png")
+            }
+        }
+        let depth: Int
+        switch command.bitDepth {
+        case .auto: depth = job.format == .png ? image.bitDepth : 8
+        case .eight: depth = 8
+        case .sixteen: depth = 16
+        }
+        return Target(image: image, width: width, height: height, bitDepth: depth)
+    }
+
+    /// The output size: --width/--height (one of them keeps the aspect ratio), --scale, or the native factor.
+    func outputSize(_ w: Int, _ h: Int) -> (Int, Int) {
+        func scaled(_ n: Int, _ f: Double) -> Int { max(1, Int((Double(n) * f).rounded())) }
+        switch (command.width, command.height) {
+        case let (width?, height?): return (width, height)
+        case let (width?, nil): return (width, scaled(h, Double(width) / Double(w)))
+        case let (nil, height?): return (scaled(w, Double(height) / Double(h)), height)
+        case (nil, nil):
+            let f = command.scale ?? Double(pipeline.resolver.scale)
+            return (scaled(w, f), scaled(h, f))
+        }
+    }
+
+    private func write(_ image: Image, bitDepth: Int, job: UpscaleJob) throws {
+        var image = image
+        image.bitDepth = bitDepth
+        let folder = job.output.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(description: "\(job.input.path): cannot create the output folder \(folder.path): \(error.localizedDescription)")
+        }
+        try writeImage(image, to: job.output, format: job.format, quality: command.quality, bitDepth: job.format == .png ? bitDepth : nil)
+    }
+
+    /// An error as one line that names the input.
+    static func message(_ error: Error, _ job: UpscaleJob) -> String {
+        switch error {
+        case let e as FileError: return e.description
+        case let e as ImageError where e.file == job.input.path: return e.description
+        case let e as ImageError: return "\(job.input.path): \(e)"
+        default: return "\(job.input.path): \(error)"
+        }
+    }
+
+    static func describe(_ image: Image) -> String {
+        let kind = ["gray", "gray+alpha", "RGB", "RGBA"][image.channels - 1]
+        return "\(kind) \(image.bitDepth)-bit"
+    }
+}

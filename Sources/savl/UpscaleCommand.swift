@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import SAVL
+
+/// `--tile auto|N`.
+enum TileOption: ExpressibleByArgument, Equatable {
+    case auto
+    case size(Int)
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let n = Int(argument), n >= 0 { self = .size(n) } else { return nil }
+    }
+
+    var defaultValueDescription: String { self == .auto ? "auto" : "\(self)" }
+}
+
+/// `--format auto|png|jpg`.
+enum FormatOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, png, jpg
+
+    init?(argument: String) {
+        if argument == "jpeg" { self = .jpg } else { self.init(rawValue: argument) }
+    }
+
+    var format: ImageFormat? { self == .auto ? nil : (self == .png ? .png : .jpeg) }
+}
+
+/// `--bit-depth auto|8|16`.
+enum BitDepthOption: String, ExpressibleByArgument, CaseIterable {
+    case auto
+    case eight = "8"
+    case sixteen = "16"
+}
+
+/// `savl upscale`: super-resolves photos with a SAVL model, tiled so that any size fits in memory.
+struct UpscaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upscale",
+        abstract: "Upscale photos with a SAVL model: sharper, cleaner and larger, on the CPU, any size.",
+        discussion: """
+            Inputs are PNG or JPEG files or folders of them (--recursive: the whole tree, mirrored under -o). \
+            Each result goes to OUT/<name><suffix>.<png|jpg>; with one input file, -o may name the output file. \
+            Inputs are never overwritten, outputs are written atomically, and a file that cannot be read or \
+            written is reported while the others go on; the exit status is 1 when any file failed.
+
+            The model runs in overlapping tiles whose size comes from a memory budget, blended with feathered \
+            weights; with the default overlap the result equals that of the whole image. Gray stays gray, \
+            alpha is kept, 16-bit PNGs give 16-bit PNGs, the ICC profile is carried and JPEG EXIF orientation \
+            is applied. The network upscales by its native factor (x2 or x4); other sizes are then resampled \
+            with MATLAB bicubic.
+
+            --strength S scales how far the estimated degradation code r departs from the code of a clean \
+            image: r_clean + S (r - r_clean). 0 leaves the degradations in, 1 removes what was estimated, \
+            above 1 restores harder. r_clean is the model file's 'clean_code' metadata, or the prior mean \
+            (zero) when the file has none. The severity map is kept as estimated.
+
+            --model takes a path to a savl model file, or the name of a model embedded in the binary \
+            (\(UpscaleModels.embedded.isEmpty ? "this build has none" : UpscaleModels.embedded.map(\.name).joined(separator: ", "))).
+
+            Examples:
+              savl upscale photo.jpg -o photo-x4.png --model small-x4.safetensors
+              savl upscale scans/ -o big/ --recursive --scale 2.5 --format jpg --quality 92
+            """)
+
+    @Argument(help: "PNG or JPEG files, or folders of them.")
+    var inputs: [String] = []
+
+    @Option(name: .shortAndLong, help: "Output folder (created if needed), or the output file for one input file.")
+    var output: String?
+
+    @Option(name: .shortAndLong, help: "Model: a path to a savl model file, or an embedded model's name.")
+    var model: String?
+
+    @Option(name: .shortAndLong, help: "Output scale, any positive number (default: the model's native x2 or x4).")
+    var scale: Double?
+
+    @Option(help: "Output width in pixels (keeps the aspect ratio unless --height is also given).")
+    var width: Int?
+
+    @Option(help: "Output height in pixels (keeps the aspect ratio unless --width is also given).")
+    var height: Int?
+
+    @Option(parsing: .unconditional, help: "Restoration strength: 0 keeps the degradations, 1 removes the estimated ones, above 1 restores harder.")
+    var strength: Float = 1
+
+    @Option(name: .shortAndLong, help: "Tile side in input pixels: auto (from --memory), or N (0: the whole image at once).")
+    var tile: TileOption = .auto
+
+    @Option(help: "Overlap of neighbouring tiles in input pixels (default: from the model's receptive field).")
+    var tileOverlap: Int?
+
+    @Option(help: "Memory budget of the network for one tile, in MB (used by --tile auto).")
+    var memory: Int = UpscalePipeline.defaultMemoryBudgetMB
+
+    @Option(name: .shortAndLong, help: "Output format: auto (as the input), png or jpg.")
+    var format: FormatOption = .auto
+
+    @Option(help: "JPEG quality, 1-100.")
+    var quality: Int = 95
+
+    @Option(help: "PNG bit depth: auto (as the input), 8 or 16.")
+    var bitDepth: BitDepthOption = .auto
+
+    @Option(help: "Alpha channel: bicubic, or network (through the model as a gray image).")
+    var alpha: AlphaUpscaling = .bicubic
+
+    @Option(parsing: .unconditional, help: "Text added to each output name before the extension (e.g. -x4).")
+    var suffix: String = ""
+
+    @Flag(help: "Look for images in subfolders too, mirroring the folder tree under the output folder.")
+    var recursive = false
+
+    @Flag(help: "Leave out inputs whose output file already exists.")
+    var skipExisting = false
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Progress on stderr: auto (a status line on a terminal), json (one object a line) or none.")
+    var progress: ProgressMode = .auto
+
+    @Flag(help: "Print sizes, the tile plan and a memory estimate for each image, and write nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one image or folder to upscale") }
+        guard output != nil else { throw ValidationError("give the output folder (or file) with -o") }
+        if let scale, !(scale > 0 && scale <= 32) { throw ValidationError("--scale must be in (0, 32], not \(scale)") }
+        if scale != nil && (width != nil || height != nil) { throw ValidationError("give --scale or --width/--height, not both") }
+        if let width, width <= 0 { throw ValidationError("--width must be positive") }
+        if let height, height <= 0 { throw ValidationError("--height must be positive") }
+        guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be 0 or more, not \(strength)") }
+        if case .size(let n) = tile, let tileOverlap, n > 0, tileOverlap >= n {
+            throw ValidationError("--tile-overlap \(tileOverlap) must be smaller than the tile \(n)")
+        }
+        if let tileOverlap, tileOverlap < 0 { throw ValidationError("--tile-overlap must not be negative") }
+        guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB)") }
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, not \(quality)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if bitDepth == .sixteen && outputFormat == .jpeg { throw ValidationError("JPEG is 8-bit only: use --format png with --bit-depth 16") }
+        if let output, UpscaleJobPlanner.outputIsFile(inputs: inputs, output: output), let asked = format.format,
+           ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != asked {
+            throw ValidationError("-o \(output) does not end in the extension of --format \(format.rawValue)")
+        }
+    }
+
+    /// The output format asked for, by --format or by the name of an output file.
+    private var outputFormat: ImageFormat? {
+        if let f = format.format { return f }
+        guard let output, UpscaleJobPlanner.outputIsFile(inputs: inputs, output: output) else { return nil }
+        return ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension)
+    }
+
+    /// A problem with the run as a whole, found after parsing: printed as is, without the usage text.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run() throws {
+        if let threads { ComputeRuntime.setThreads(threads) }
+        let loaded: UpscaleModels.Loaded
+        let cleanCode: [Float]
+        do {
+            loaded = try UpscaleModels.load(model)
+            cleanCode = try loaded.cleanCode()
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+        let config = loaded.model.config
+        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: cleanCode)
+        let tileSize: Int? = if case .size(let n) = tile { n } else { nil }
+        let pipeline = UpscalePipeline(resolver: resolver, tile: tileSize,
+                                       overlap: tileOverlap ?? TiledSuperResolver.defaultOverlap(config), memoryBudget: memory << 20)
+        let planner = UpscaleJobPlanner(output: output!, recursive: recursive, suffix: suffix, format: outputFormat)
+        let jobs = planner.jobs(for: inputs)
+        let modelName = "\(config.preset) x\(config.scale) (\(loaded.source))"
+        let batch = UpscaleBatch(command: self, pipeline: pipeline, jobs: jobs)
+        if dryRun {
+            print("model \(modelName), strength \(strength), \(ComputeRuntime.description)")
+            if try !batch.dryRun() { throw ExitCode(1) }
+            return
+        }
+        let reporter = UpscaleProgress(mode: progress, files: jobs.count)
+        reporter.start(model: modelName, backend: ComputeRuntime.description, threads: ComputeRuntime.threads)
+        if try !batch.run(reporter) { throw ExitCode(1) }
+    }
+}

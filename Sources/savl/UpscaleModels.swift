@@ -1,0 +1,77 @@
+import Foundation
+import SAVL
+#if canImport(CSAVLModels)
+import CSAVLModels
+#endif
+
+/// The models `--model` can name, and loading a model by name or path.
+///
+/// Embedded models are safetensors files assembled into the binary (`.incbin` in the `CSAVLModels`
+/// target), so an installed `savl` finds them without any path configuration. A build without that
+/// target has none, and `--model` must then be a path.
+enum UpscaleModels {
+    /// The name of the model used when `--model` is not given.
+    static let defaultName = "default"
+
+    /// Names and bytes of the models in this binary.
+    static var embedded: [(name: String, bytes: UnsafeRawBufferPointer)] {
+        #if canImport(CSAVLModels)
+        return (0..<savl_embedded_model_count()).map { i in
+            let model = savl_embedded_model_at(i)
+            return (String(cString: model.name), UnsafeRawBufferPointer(start: model.bytes, count: Int(model.size)))
+        }
+        #else
+        return []
+        #endif
+    }
+
+    /// A loaded model, what it is called and its metadata.
+    struct Loaded {
+        var model: SAVLModel
+        var metadata: [String: String]
+        /// The path, or `embedded model NAME`.
+        var source: String
+
+        /// The code of a clean image: the `clean_code` metadata (comma-separated floats, d of them),
+        /// or the prior mean, zero, when the file has none.
+        func cleanCode() throws -> [Float] {
+            let d = model.config.latentDim
+            guard let text = metadata["clean_code"] else { return [Float](repeating: 0, count: d) }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+            let code = fields.compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard fields.count == d, code.count == d, code.allSatisfy(\.isFinite) else {
+                throw SAVLError("\(source): the metadata 'clean_code' must be \(d) comma-separated numbers, got '\(text.prefix(80))'")
+            }
+            return code
+        }
+    }
+
+    /// Loads `--model`: a path to a savl model file, or the name of an embedded model (nil: the default).
+    static func load(_ spec: String?) throws -> Loaded {
+        let name = spec ?? defaultName
+        let looksLikePath = spec.map { $0.contains("/") || $0.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: $0) } ?? false
+        if !looksLikePath, let entry = embedded.first(where: { $0.name == name }) {
+            return try loadEmbedded(name: entry.name, bytes: entry.bytes)
+        }
+        guard looksLikePath else {
+            let known = embedded.map(\.name)
+            let list = known.isEmpty ? "this build has no embedded models" : "embedded models: \(known.joined(separator: ", "))"
+            if spec == nil {
+                throw SAVLError("no --model given and \(list); pass --model PATH to a savl model file")
+            }
+            throw SAVLError("--model \(name): no such file, and no embedded model of that name (\(list))")
+        }
+        guard FileManager.default.fileExists(atPath: name) else { throw SAVLError("--model \(name): no such file") }
+        let (model, metadata) = try ModelFile.load(from: URL(fileURLWithPath: name))
+        return Loaded(model: model, metadata: metadata, source: name)
+    }
+
+    /// `ModelFile` reads files, so an embedded model goes through a private temporary file.
+    private static func loadEmbedded(name: String, bytes: UnsafeRawBufferPointer) throws -> Loaded {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("savl-\(getpid())-\(name).safetensors")
+        try Data(bytes).write(to: url, options: .atomic)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let (model, metadata) = try ModelFile.load(from: url)
+        return Loaded(model: model, metadata: metadata, source: "embedded model \(name)")
+    }
+}

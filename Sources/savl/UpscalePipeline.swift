@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import SAVL
+
+/// How the alpha channel is upscaled.
+enum AlphaUpscaling: String, ExpressibleByArgument, CaseIterable {
+    /// MATLAB bicubic, straight to the output size.
+    case bicubic
+    /// Through the network as a gray image.
+    case network
+}
+
+/// What a pass of the pipeline is doing, for progress reports.
+enum UpscalePhase: String {
+    /// Pass 1: the encoder's image-wide statistics.
+    case analysing
+    /// Pass 2: the SR network, tile by tile.
+    case upscaling
+    /// The alpha channel through the network.
+    case alpha
+}
+
+/// Upscales whole images with a `TiledSuperResolver`: colour through the network (gray replicated to RGB
+/// and averaged back), alpha by bicubic or the network, then to the exact output size. Holds one
+/// full-size float image (the output) plus a band of tile rows, whatever the input size.
+struct UpscalePipeline {
+    let resolver: TiledSuperResolver
+    /// Tile side in LR pixels; nil picks the largest that fits `memoryBudget`; 0 is one tile.
+    let tile: Int?
+    /// Overlap of neighbouring tiles in LR pixels.
+    let overlap: Int
+    /// Bytes the network may use for one tile.
+    let memoryBudget: Int
+
+    /// The default budget for the network's working memory per tile.
+    static let defaultMemoryBudgetMB = 768
+
+    /// The tile side `tile == nil` picks: the largest multiple of 8 (or of the attention window) whose tile
+    /// fits the budget, and at least the overlap plus 32.
+    var automaticTile: Int {
+        let a = max(8, resolver.alignment)
+        let side = Int(Double(memoryBudget / TiledSuperResolver.bytesPerTilePixel(resolver.config)).squareRoot())
+        return max(side / a * a, (overlap + 32 + a - 1) / a * a)
+    }
+
+    /// The tile plan of an LR image.
+    func plan(width: Int, height: Int) -> TilePlan {
+        let a = resolver.alignment
+        let side = tile.map { $0 == 0 ? 0 : ($0 + a - 1) / a * a } ?? automaticTile
+        return TilePlan(width: width, height: height, tile: side, overlap: overlap, radius: resolver.radius, alignment: a)
+    }
+
+    /// Estimated peak memory in bytes for an image: input and output, the network's working set for the
+    /// largest tile, the blending band, streaming resampling and the encoder's output buffers.
+    func memoryEstimate(width: Int, height: Int, channels: Int, outputWidth: Int, outputHeight: Int,
+                        outputBytesPerSample: Int) -> Int {
+        let s = resolver.scale
+        let plan = self.plan(width: width, height: height)
+        let (tw, th) = plan.largestTile
+        let a = resolver.alignment
+        let padded = ((tw + a - 1) / a * a) * ((th + a - 1) / a * a)
+        let network = padded * TiledSuperResolver.bytesPerTilePixel(resolver.config)
+        let images = 4 * width * height * (channels + 3) + 4 * outputWidth * outputHeight * channels
+        let band = TileBlender.bytes(width: width * s, capacity: th * s)
+        let resampling = (width * s, height * s) == (outputWidth, outputHeight) ? 0 : 4 * 3 * th * s * (width * s + 2 * outputWidth)
+        let encoding = 2 * outputWidth * outputHeight * channels * outputBytesPerSample
+        let runtime = 64 << 20
+        return network + images + band + resampling + encoding + runtime
+    }
+
+    /// The upscaled image, `width` x `height`, with the input's channels, bit depth and ICC profile.
+    func run(_ input: Image, width: Int, height: Int, alpha: AlphaUpscaling,
+             progress: (UpscalePhase, Int, Int) -> Void = { _, _, _ in }) throws -> Image {
+        let colours = input.hasAlpha ? input.channels - 1 : input.channels
+        let canvas = OutputCanvas(Image(width: width, height: height, channels: input.channels,
+                                        planes: [Float](repeating: 0, count: width * height * input.channels),
+                                        bitDepth: input.bitDepth, iccProfile: input.iccProfile))
+
+        try pass(Self.rgb(input, planes: colours == 1 ? [0, 0, 0] : [0, 1, 2]), into: canvas, at: 0,
+                 map: colours == 1 ? .mean : .rgb, progress: progress)
+        if input.hasAlpha {
+            let last = input.channels - 1
+            switch alpha {
+            case .network:
+                try pass(Self.rgb(input, planes: [last, last, last]), into: canvas, at: last, map: .mean) { phase, done, total in
+                    progress(phase == .upscaling ? .alpha : phase, done, total)
+                }
+            case .bicubic:
+                let plane = Image(width: input.width, height: input.height, channels: 1,
+                                  planes: Array(input.planes[(last * input.pixelCount)...]))
+                let resized = resize(plane, width: width, height: height, method: .matlabBicubic)
+                canvas.image.planes.withUnsafeMutableBufferPointer { dst in
+                    for (i, v) in resized.planes.enumerated() { dst[last * width * height + i] = min(1, max(0, v)) }
+                }
+            }
+        }
+        return canvas.image
+    }
+
+    /// A 3-channel image made of the given planes of `image`.
+    static func rgb(_ image: Image, planes: [Int]) -> Image {
+        let n = image.pixelCount
+        var values: [Float] = []
+        values.reserveCapacity(3 * n)
+        for p in planes { values += image.planes[(p * n)..<((p + 1) * n)] }
+        return Image(width: image.width, height: image.height, channels: 3, planes: values)
+    }
+
+    /// Runs both passes over a 3-channel LR image and writes the result into the canvas from channel `offset`.
+    private func pass(_ source: Image, into canvas: OutputCanvas, at offset: Int, map: TileBlender.ChannelMap,
+                      progress: (UpscalePhase, Int, Int) -> Void) throws {
+        let s = resolver.scale
+        let plan = self.plan(width: source.width, height: source.height)
+        let statistics = try resolver.statistics(of: source, plan: plan) { progress(.analysing, $0, $1) }
+        let (nw, nh) = (source.width * s, source.height * s)
+        let channels = map == .rgb ? 3 : 1
+        let sink: RowSink = (nw, nh) == (canvas.image.width, canvas.image.height)
+            ? CopySink(canvas: canvas, channelOffset: offset, channels: channels)
+            : ResampleSink(canvas: canvas, channelOffset: offset, channels: channels, inWidth: nw, inHeight: nh)
+        let blender = TileBlender(width: nw, height: nh, capacity: plan.largestTile.height * s, map: map, sink: sink)
+        let rowWeights = plan.rows.weights(scale: s), columnWeights = plan.columns.weights(scale: s)
+        var done = 0
+        for (i, rows) in plan.rows.extents.enumerated() {
+            for (j, columns) in plan.columns.extents.enumerated() {
+                let out = try resolver.superResolve(source, rows: rows, columns: columns, statistics: statistics)
+                blender.add(out.values, x: columns.lowerBound * s, y: rows.lowerBound * s, tileWidth: columns.count * s,
+                            tileHeight: rows.count * s, rowWeights: rowWeights[i], columnWeights: columnWeights[j])
+                done += 1
+                progress(.upscaling, done, plan.count)
+            }
+            let next = plan.rows.extents.indices.contains(i + 1) ? plan.rows.extents[i + 1].lowerBound * s : nh
+            blender.flush(above: next)
+        }
+    }
+}

@@ -1,0 +1,469 @@
+import Foundation
+import Imaging
+import Layers
+import SAVL
+import SeededRandom
+import Tensors
+import Testing
+@testable import savl
+
+/// End-to-end tests of `savl upscale` (running the built executable) and of its tiling, with tiny models.
+@Suite struct UpscaleCommandTests {
+    // MARK: - Tiling
+
+    @Test func tiledOutputMatchesTheWholeImageModel() throws {
+        let dir = try temporaryDirectory("upscale-tiles")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let input = photo(width: 150, height: 110, channels: 3, seed: 1)
+        try writeImage(input, to: dir.appendingPathComponent("in.png"))
+        let out = dir.appendingPathComponent("out.png")
+        let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
+                               "--tile", "64", "--bit-depth", "16", "--progress", "json"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let tiles = run.stderr.split(separator: "\n").filter { $0.contains("\"phase\":\"upscaling\"") }.count
+        #expect(tiles >= 9, "expected several tiles, got \(tiles)")
+
+        let (model, _) = try ModelFile.load(from: modelURL)
+        let whole = try GradMode.withoutGrad { try model(Tensor(shape: [1, 3, 110, 150], values: input.planes)) }
+        let reference = Image(width: 600, height: 440, channels: 3, planes: whole.values).quantized(bitDepth: 16)
+        let tiled = try readImage(at: out)
+        #expect(tiled.bitDepth == 16 && tiled.width == 600 && tiled.height == 440)
+        #expect(psnr(tiled.planes, reference.planes) > 50)
+    }
+
+    @Test func tileWeightsSumToOneAndExactPlansKeepTheRadius() {
+        for (length, tile, overlap, radius) in [(300, 64, 44, 14), (97, 40, 8, 14), (1000, 200, 60, 22), (50, 64, 20, 5)] {
+            let axis = TileAxis(length: length, tile: tile, overlap: overlap, radius: radius)
+            #expect(axis.extents.first?.lowerBound == 0 && axis.extents.last?.upperBound == length)
+            for scale in [1, 4] {
+                var total = [Float](repeating: 0, count: length * scale)
+                for (e, w) in zip(axis.extents, axis.weights(scale: scale)) {
+                    for (k, v) in w.enumerated() { total[e.lowerBound * scale + k] += v }
+                }
+                #expect(total.allSatisfy { abs($0 - 1) < 1e-6 }, "weights of \(length)/\(tile)/\(overlap) do not sum to 1")
+            }
+            #expect(axis.owned.map(\.count).reduce(0, +) == length)
+            #expect(axis.isExact(radius: radius) == (axis.extents.count == 1 || overlap >= 2 * radius + 16))
+        }
+    }
+
+    /// The receptive radius must cover every input pixel an output pixel depends on: perturb one LR pixel
+    /// and look at how far a tile's output changes (with the image-wide severity statistics held fixed,
+    /// as they are across the tiles of an image).
+    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4), (.none, 2), (.deterministic, 4)])
+    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int) throws {
+        var config = try SAVLConfig.preset("tiny", scale: scale)
+        config.code = code
+        var rng = SeededGenerator(seed: 5)
+        let model = SAVLModel(config, rng: &rng)
+        model.eval()
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: config.latentDim))
+        let statistics = TiledSuperResolver.Statistics(varianceMean: 0.8, varianceStd: 0.3)
+        let side = 41, centre = 20
+        var image = photo(width: side, height: side, channels: 3, seed: 2)
+        let before = try resolver.superResolve(image, rows: 0..<side, columns: 0..<side, statistics: statistics).values
+        image.planes[centre * side + centre] += 0.5
+        let after = try resolver.superResolve(image, rows: 0..<side, columns: 0..<side, statistics: statistics).values
+        let n = side * scale
+        var reach = 0
+        for c in 0..<3 {
+            for y in 0..<n {
+                for x in 0..<n where before[(c * n + y) * n + x] != after[(c * n + y) * n + x] {
+                    reach = max(reach, abs(y / scale - centre), abs(x / scale - centre))
+                }
+            }
+        }
+        let radius = TiledSuperResolver.receptiveRadius(config)
+        #expect(reach <= radius && reach >= radius - 1, "changes reach \(reach) LR pixels; computed radius \(radius)")
+    }
+
+    /// `global` codes are pooled over the whole image and attention tiles sit on the window grid:
+    /// both still match the whole-image model.
+    @Test(arguments: ["global", "attention"])
+    func tilingMatchesForGlobalCodesAndAttention(variant: String) throws {
+        var config = try SAVLConfig.preset("tiny")
+        if variant == "global" { config.code = .global } else { config.blockKind = .attention }
+        var rng = SeededGenerator(seed: 8)
+        let model = SAVLModel(config, rng: &rng)
+        model.eval()
+        let input = photo(width: 70, height: 58, channels: 3, seed: 3)
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: config.latentDim))
+        let pipeline = UpscalePipeline(resolver: resolver, tile: 40, overlap: TiledSuperResolver.defaultOverlap(config), memoryBudget: 1 << 30)
+        #expect(pipeline.plan(width: 70, height: 58).count >= 4)
+        let tiled = try pipeline.run(input, width: 280, height: 232, alpha: .bicubic)
+        let whole = try GradMode.withoutGrad { try model(Tensor(shape: [1, 3, 58, 70], values: input.planes)).values }
+        #expect(psnr(tiled.planes, whole) > 50)
+    }
+
+    @Test func streamingResampleEqualsResizingTheWholeImage() {
+        let native = photo(width: 64, height: 52, channels: 3, seed: 4)
+        for (w, h) in [(40, 39), (150, 121), (64, 30), (7, 5)] {
+            let canvas = OutputCanvas(Image(width: w, height: h, channels: 3, value: 0))
+            let sink = ResampleSink(canvas: canvas, channelOffset: 0, channels: 3, inWidth: 64, inHeight: 52)
+            var row = 0
+            for count in [5, 1, 20, 26] {
+                var rows: [Float] = []
+                for c in 0..<3 {
+                    let start = (c * 52 + row) * 64
+                    rows += native.planes[start..<(start + count * 64)]
+                }
+                rows.withUnsafeBufferPointer { sink.consume($0.baseAddress!, count: count, planeStride: count * 64) }
+                row += count
+            }
+            sink.finish()
+            let expected = resize(native, width: w, height: h, method: .matlabBicubic)
+            let error = zip(canvas.image.planes, expected.planes).map { abs($0 - $1) }.max() ?? 0
+            #expect(error < 1e-5, "\(w)x\(h): max difference \(error)")
+        }
+    }
+
+    // MARK: - Colour, alpha, gray, depth, orientation
+
+    /// A model whose SR tail has zero weights and bias outputs exactly its bilinear skip, whatever the
+    /// rest of the network does: with it, colour handling can be checked exactly (a random network
+    /// shifts colours by design). Tiles are small so that blending is exercised too.
+    @Test func flatGrayStaysGrayAndWhiteStays255() throws {
+        let dir = try temporaryDirectory("upscale-flat")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir, name: "bilinear.safetensors") { weights in
+            weights["sr.tail.weight"] = Tensor.zeros(weights["sr.tail.weight"]!.shape)
+            weights["sr.tail.bias"] = Tensor.zeros(weights["sr.tail.bias"]!.shape)
+        }
+        let colours: [(String, [Float])] = [("gray", [128, 128, 128]), ("white", [255, 255, 255]), ("red", [255, 0, 0])]
+        for (name, rgb) in colours {
+            let planes = rgb.flatMap { [Float](repeating: $0 / 255, count: 90 * 70) }
+            try writeImage(Image(width: 90, height: 70, channels: 3, planes: planes), to: dir.appendingPathComponent("\(name).png"))
+        }
+        for scale in ["4", "2.5"] {
+            let out = dir.appendingPathComponent("out-\(scale)")
+            let run = try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "48", "--scale", scale])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            for (name, rgb) in colours {
+                let image = try readImage(at: out.appendingPathComponent("\(name).png"))
+                #expect(image.width == Int((90 * Double(scale)!).rounded()) && image.channels == 3)
+                for c in 0..<3 {
+                    let bytes = Set(image.planes[(c * image.pixelCount)..<((c + 1) * image.pixelCount)].map { ($0 * 255).rounded() })
+                    #expect(bytes == [rgb[c]], "\(name) x\(scale) channel \(c): \(bytes.sorted().prefix(5))")
+                }
+            }
+        }
+    }
+
+    @Test func grayAlphaAndBitDepthAreKept() throws {
+        let dir = try temporaryDirectory("upscale-channels")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let rgba = photo(width: 36, height: 28, channels: 4, seed: 6)
+        let alphaPlane = Array(rgba.planes[(3 * rgba.pixelCount)...])
+        let gray = Image(width: 36, height: 28, channels: 1, planes: Array(rgba.planes[0..<rgba.pixelCount]))
+        let grayAsRGB = Image(width: 36, height: 28, channels: 3, planes: gray.planes + gray.planes + gray.planes)
+        let alphaAsGray = Image(width: 36, height: 28, channels: 1, planes: alphaPlane)
+        var gray16 = gray
+        gray16.bitDepth = 16
+        try writeImage(rgba, to: dir.appendingPathComponent("rgba.png"))
+        try writeImage(Image(width: 36, height: 28, channels: 3, planes: Array(rgba.planes[0..<(3 * rgba.pixelCount)])),
+                       to: dir.appendingPathComponent("rgb.png"))
+        try writeImage(gray, to: dir.appendingPathComponent("gray.png"))
+        try writeImage(grayAsRGB, to: dir.appendingPathComponent("grayrgb.png"), bitDepth: 16)
+        try writeImage(alphaAsGray, to: dir.appendingPathComponent("alphagray.png"))
+        try writeImage(gray16, to: dir.appendingPathComponent("gray16.png"), bitDepth: 16)
+
+        let out = dir.appendingPathComponent("out"), net = dir.appendingPathComponent("net")
+        #expect(try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--progress", "none"]).status == 0)
+        #expect(try runSavl(["upscale", dir.appendingPathComponent("rgba.png").path, "-o", net.path, "--model", modelURL.path,
+                             "--alpha", "network"]).status == 0)
+        func read(_ folder: URL, _ name: String) throws -> Image { try readImage(at: folder.appendingPathComponent(name)) }
+        func plane(_ image: Image, _ c: Int) -> [Float] { Array(image.planes[(c * image.pixelCount)..<((c + 1) * image.pixelCount)]) }
+
+        // Alpha: bicubic by default, and the colour channels are those of the same image without alpha.
+        let upRGBA = try read(out, "rgba.png"), upRGB = try read(out, "rgb.png")
+        #expect(upRGBA.channels == 4 && upRGBA.width == 144 && upRGBA.height == 112)
+        #expect(Array(upRGBA.planes[0..<(3 * upRGBA.pixelCount)]) == upRGB.planes)
+        let bicubic = resize(Image(width: 36, height: 28, channels: 1, planes: alphaPlane), width: 144, height: 112, method: .matlabBicubic)
+        #expect(plane(upRGBA, 3) == bicubic.quantized().planes)
+        // Through the network, alpha is what a gray image of the alpha values becomes.
+        #expect(plane(try read(net, "rgba.png"), 3) == (try read(out, "alphagray.png")).planes)
+        // Gray in, gray out: the mean of the network's output for the gray replicated to RGB.
+        let upGray = try read(out, "gray.png"), upGrayRGB = try read(out, "grayrgb.png")
+        #expect(upGray.channels == 1 && upGray.bitDepth == 8 && upGrayRGB.bitDepth == 16)
+        // (Where a channel was clipped to [0, 1] on writing, the mean of the written channels says nothing.)
+        var compared = 0
+        for i in 0..<upGray.pixelCount {
+            let rgb = (0..<3).map { upGrayRGB.planes[$0 * upGray.pixelCount + i] }
+            guard rgb.allSatisfy({ $0 > 0 && $0 < 1 }) else { continue }
+            #expect(abs(upGray.planes[i] - rgb.reduce(0, +) / 3) <= 0.5 / 255 + 1e-4)
+            compared += 1
+        }
+        #expect(compared > upGray.pixelCount / 2)
+        // 16-bit in, 16-bit out (unless asked otherwise).
+        #expect(try read(out, "gray16.png").bitDepth == 16)
+        let eight = dir.appendingPathComponent("eight.png")
+        #expect(try runSavl(["upscale", dir.appendingPathComponent("gray16.png").path, "-o", eight.path, "--model", modelURL.path,
+                             "--bit-depth", "8"]).status == 0)
+        #expect(try readImage(at: eight).bitDepth == 8)
+    }
+
+    @Test func jpegOrientationIsAppliedAndICCCarried() throws {
+        let dir = try temporaryDirectory("upscale-exif")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let stored = photo(width: 30, height: 20, channels: 3, seed: 7)
+        let jpeg = try JPEG.encode(stored, quality: 95)
+        let rotated = dir.appendingPathComponent("rotated.jpg")
+        try Data(withExifOrientation(jpeg, 6)).write(to: rotated)
+        let upright = try readImage(at: rotated)
+        #expect(upright.width == 20 && upright.height == 30)
+        var withProfile = upright
+        withProfile.iccProfile = testICCProfile()
+        try writeImage(withProfile, to: dir.appendingPathComponent("upright.png"))
+
+        let out = dir.appendingPathComponent("out")
+        let run = try runSavl(["upscale", rotated.path, dir.appendingPathComponent("upright.png").path, "-o", out.path,
+                               "--model", modelURL.path, "--format", "png"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let a = try readImage(at: out.appendingPathComponent("rotated.png")), b = try readImage(at: out.appendingPathComponent("upright.png"))
+        #expect(a.width == 80 && a.height == 120)
+        #expect(a.planes == b.planes)
+        #expect(b.iccProfile == withProfile.iccProfile)
+    }
+
+    // MARK: - Strength
+
+    /// With S = 0 the code is r_clean whatever the encoder estimates: two models that differ only in the
+    /// encoder's mean give the same output. With S = 1 they differ, and r_clean has no effect.
+    @Test func strengthScalesTheCodeAroundTheCleanCode() throws {
+        let dir = try temporaryDirectory("upscale-strength")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = try SAVLConfig.preset("tiny").latentDim
+        let plain = try makeModelFile(in: dir, name: "a.safetensors")
+        let otherMean = try makeModelFile(in: dir, name: "b.safetensors") { weights in
+            let w = weights["encoder.out.weight"]!, b = weights["encoder.out.bias"]!
+            let perRow = w.count / w.shape[0]
+            weights["encoder.out.weight"] = Tensor(shape: w.shape, values: w.values.enumerated().map { $0 < d * perRow ? $1 * -3 + 0.2 : $1 })
+            weights["encoder.out.bias"] = Tensor(shape: b.shape, values: b.values.enumerated().map { $0 < d ? $1 + 1 : $1 })
+        }
+        let clean = try makeModelFile(in: dir, name: "c.safetensors", metadata: ["clean_code": (0..<d).map { _ in "0.8" }.joined(separator: ",")])
+        try writeImage(photo(width: 40, height: 32, channels: 3, seed: 9), to: dir.appendingPathComponent("in.png"))
+        func upscale(_ model: URL, _ strength: String) throws -> Data {
+            let out = dir.appendingPathComponent("out-\(model.lastPathComponent)-\(strength).png")
+            let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", model.path,
+                                   "--strength", strength])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            return try Data(contentsOf: out)
+        }
+        #expect(try upscale(plain, "0") == upscale(otherMean, "0"))
+        #expect(try upscale(plain, "1") != upscale(otherMean, "1"))
+        #expect(try upscale(plain, "1") == upscale(clean, "1"))
+        #expect(try upscale(plain, "0") != upscale(clean, "0"))
+        #expect(try upscale(plain, "2") != upscale(plain, "1"))
+    }
+
+    // MARK: - Batches and files
+
+    @Test func badFilesAreReportedAndTheOthersWritten() throws {
+        let dir = try temporaryDirectory("upscale-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        try writeImage(photo(width: 24, height: 20, channels: 3, seed: 2), to: inputs.appendingPathComponent("good.png"))
+        let good = try Data(contentsOf: inputs.appendingPathComponent("good.png"))
+        try good.prefix(good.count / 2).write(to: inputs.appendingPathComponent("truncated.png"))
+        try Data().write(to: inputs.appendingPathComponent("empty.jpg"))
+        let notes = dir.appendingPathComponent("notes.txt")
+        try Data("not an image".utf8).write(to: notes)
+        let out = dir.appendingPathComponent("out")
+
+        let run = try runSavl(["upscale", inputs.path, notes.path, dir.appendingPathComponent("missing.png").path, "-o", out.path,
+                               "--model", modelURL.path])
+        #expect(run.status == 1)
+        for expected in ["truncated.png: ", "empty.jpg: file is empty", "notes.txt: not a PNG or JPEG image", "missing.png: no such file"] {
+            #expect(run.stderr.contains(expected), "missing '\(expected)' in:\n\(run.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["good.png"])
+    }
+
+    @Test func foldersRecurseIntoAMirroredTreeWithSuffixAndSkipExisting() throws {
+        let dir = try temporaryDirectory("upscale-tree")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let tree = dir.appendingPathComponent("photos")
+        for path in ["a.png", "sub/b.jpg", "sub/deeper/c.png"] {
+            let url = tree.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try writeImage(photo(width: 16, height: 12, channels: 3, seed: 3), to: url)
+        }
+        let flat = dir.appendingPathComponent("flat"), mirrored = dir.appendingPathComponent("mirrored")
+        #expect(try runSavl(["upscale", tree.path, "-o", flat.path, "--model", modelURL.path]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: flat.path) == ["a.png"])
+        #expect(try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
+        for path in ["a_x4.png", "sub/b_x4.jpg", "sub/deeper/c_x4.png"] {
+            #expect(try readImage(at: mirrored.appendingPathComponent(path)).width == 64, "\(path)")
+        }
+
+        let existing = mirrored.appendingPathComponent("a_x4.png")
+        try Data("keep me".utf8).write(to: existing)
+        let skip = try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4",
+                                "--skip-existing", "--progress", "json"])
+        #expect(skip.status == 0)
+        #expect(skip.stderr.contains("\"status\":\"skipped\"") && skip.stderr.contains("\"skipped\":3"), "stderr: \(skip.stderr)")
+        #expect(try Data(contentsOf: existing) == Data("keep me".utf8))
+        #expect(try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
+        #expect(try readImage(at: existing).width == 64)
+    }
+
+    @Test func inputsAreNeverOverwritten() throws {
+        let dir = try temporaryDirectory("upscale-inplace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let input = dir.appendingPathComponent("p.png")
+        try writeImage(photo(width: 16, height: 16, channels: 3, seed: 1), to: input)
+        let before = try Data(contentsOf: input)
+        let run = try runSavl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("would overwrite an input"), "stderr: \(run.stderr)")
+        #expect(try Data(contentsOf: input) == before)
+        #expect(try runSavl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path, "--suffix", "-x4"]).status == 0)
+        #expect(try readImage(at: dir.appendingPathComponent("p-x4.png")).width == 64)
+    }
+
+    @Test func sizesByScaleWidthAndHeight() throws {
+        let dir = try temporaryDirectory("upscale-sizes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir, scale: 2)
+        let input = dir.appendingPathComponent("in.png")
+        try writeImage(photo(width: 30, height: 20, channels: 3, seed: 5), to: input)
+        for (arguments, size) in [([String](), (60, 40)), (["--scale", "3.3"], (99, 66)), (["--width", "45"], (45, 30)),
+                                  (["--height", "10"], (15, 10)), (["--width", "50", "--height", "50"], (50, 50))] {
+            let out = dir.appendingPathComponent("out.jpg")
+            let run = try runSavl(["upscale", input.path, "-o", out.path, "--model", modelURL.path] + arguments)
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let image = try readImage(at: out)
+            #expect(image.width == size.0 && image.height == size.1, "\(arguments)")
+        }
+    }
+
+    // MARK: - Help, errors, dry run
+
+    @Test func helpDescribesTheOptions() throws {
+        let run = try runSavl(["upscale", "--help"])
+        #expect(run.status == 0)
+        for text in ["--model", "--scale", "--width", "--strength", "--tile", "--tile-overlap", "--memory", "--format", "--quality",
+                     "--bit-depth", "--alpha", "--suffix", "--recursive", "--skip-existing", "--threads", "--progress", "--dry-run",
+                     "clean_code", "prior mean", "never overwritten"] {
+            #expect(run.stdout.contains(text), "help lacks \(text)")
+        }
+    }
+
+    @Test func badOptionsAndModelsGiveClearErrors() throws {
+        let dir = try temporaryDirectory("upscale-errors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("in.png")
+        try writeImage(photo(width: 8, height: 8, channels: 3, seed: 1), to: input)
+        let notAModel = dir.appendingPathComponent("weights.safetensors")
+        try SafeTensors.write(["w": Tensor.zeros([2])], metadata: ["architecture": "esrgan"], to: notAModel)
+        let out = dir.appendingPathComponent("out").path
+        let cases: [([String], Int32, String)] = [
+            (["--scale", "2", "--width", "10"], 64, "give --scale or --width/--height, not both"),
+            (["--strength", "-1"], 64, "--strength must be 0 or more"),
+            (["--tile", "32", "--tile-overlap", "40"], 64, "must be smaller than the tile"),
+            (["--format", "jpg", "--bit-depth", "16"], 64, "JPEG is 8-bit only"),
+            (["--tile", "big"], 64, "--tile"),
+            (["--model", dir.appendingPathComponent("nope.safetensors").path], 1, "nope.safetensors: no such file"),
+            (["--model", notAModel.path], 1, "not a savl model file (architecture 'esrgan'"),
+            (["--model", "mystery"], 1, "no embedded model of that name"),
+        ]
+        for (arguments, status, message) in cases {
+            let run = try runSavl(["upscale", input.path, "-o", out] + arguments)
+            #expect(run.status == status && run.stderr.contains(message), "\(arguments): \(run.status) \(run.stderr)")
+        }
+        if UpscaleModels.embedded.isEmpty {
+            let run = try runSavl(["upscale", input.path, "-o", out])
+            #expect(run.status == 1 && run.stderr.contains("no --model given and this build has no embedded models"))
+        }
+        #expect(try runSavl(["upscale", input.path]).stderr.contains("give the output folder (or file) with -o"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func dryRunPrintsThePlanAndWritesNothing() throws {
+        let dir = try temporaryDirectory("upscale-dry")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        try writeImage(photo(width: 200, height: 90, channels: 4, seed: 1), to: dir.appendingPathComponent("big.png"))
+        let out = dir.appendingPathComponent("out")
+        let run = try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "96", "--scale", "3", "--dry-run"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        for text in ["200x90 RGBA 8-bit -> 600x270", "then bicubic from 800x360", "tiles: 3x1 tiles", "overlap 32 (feathered; exact needs 42)", "memory: about", "oneDNN"] {
+            #expect(run.stdout.contains(text), "missing \(text) in:\n\(run.stdout)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
+
+// MARK: - Helpers
+
+/// Writes a tiny-preset model file with random weights; `edit` may change its weights.
+func makeModelFile(in dir: URL, name: String = "tiny.safetensors", scale: Int = 4, seed: UInt64 = 1, metadata: [String: String] = [:],
+                   edit: (inout [String: Tensor]) -> Void = { _ in }) throws -> URL {
+    var rng = SeededGenerator(seed: seed)
+    let model = SAVLModel(try .preset("tiny", scale: scale), rng: &rng)
+    var weights = model.stateDict()
+    edit(&weights)
+    let url = dir.appendingPathComponent(name)
+    try ModelFile.save(model, weights: weights, extraMetadata: metadata, to: url)
+    return url
+}
+
+/// A smooth picture with edges and some texture, values in [0, 1] (alpha, if any, a gradient).
+func photo(width: Int, height: Int, channels: Int, seed: UInt64) -> Image {
+    var rng = SeededGenerator(seed: seed)
+    var planes = [Float](repeating: 0, count: width * height * channels)
+    for c in 0..<channels {
+        for y in 0..<height {
+            for x in 0..<width {
+                let v: Float
+                if c == 3 {
+                    v = Float(x + y) / Float(width + height)
+                } else {
+                    let wave = 0.5 + 0.3 * sin(Float(x) * 0.21 + Float(c)) * cos(Float(y) * 0.17)
+                    let edge: Float = (x + 2 * y) % 37 < 18 ? 0.15 : -0.1
+                    v = min(1, max(0, wave + edge + Float.random(in: -0.05...0.05, using: &rng)))
+                }
+                planes[(c * height + y) * width + x] = v
+            }
+        }
+    }
+    return Image(width: width, height: height, channels: channels, planes: planes).quantized()
+}
+
+/// PSNR in dB between two arrays of values in [0, 1].
+func psnr(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    let mse = zip(a, b).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +) / Double(a.count)
+    return mse == 0 ? .infinity : 10 * log10(1 / mse)
+}
+
+/// A JPEG with an APP1 Exif segment carrying `orientation`, inserted after SOI.
+func withExifOrientation(_ jpeg: [UInt8], _ orientation: UInt8) -> [UInt8] {
+    let tiff: [UInt8] = [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8,   // big-endian TIFF header, IFD0 at 8
+                         0, 1,                                 // one entry
+                         0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0,  // Orientation, SHORT, 1 value
+                         0, 0, 0, 0]                           // no next IFD
+    let payload = Array("Exif".utf8) + [0, 0] + tiff
+    let length = payload.count + 2
+    return [0xFF, 0xD8, 0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload + Array(jpeg[2...])
+}
+
+/// A minimal ICC profile header that PNG and JPEG writers accept (display class, RGB, XYZ, D50), plus filler.
+func testICCProfile() -> [UInt8] {
+    var p = [UInt8](repeating: 0, count: 132 + 40)
+    func put(_ s: String, at o: Int) { for (i, b) in s.utf8.enumerated() { p[o + i] = b } }
+    func put32(_ v: UInt32, at o: Int) { for i in 0..<4 { p[o + i] = UInt8((v >> (24 - 8 * UInt32(i))) & 0xFF) } }
+    put32(UInt32(p.count), at: 0)
+    p[8] = 4
+    put("mntr", at: 12); put("RGB ", at: 16); put("XYZ ", at: 20); put("acsp", at: 36)
+    put32(0x0000_F6D6, at: 68); put32(0x0001_0000, at: 72); put32(0x0000_D32D, at: 76)
+    for i in 132..<p.count { p[i] = UInt8(i % 251) }
+    return p
+}
