@@ -15,7 +15,7 @@ import Testing
         let input = dir.appendingPathComponent("scene.png")
         try writeImage(photo(width: 60, height: 44, channels: 4, seed: 3), to: input)
         let out = dir.appendingPathComponent("out")
-        let run = try runSavl(["inspect", input.path, "-o", out.path, "--model", modelURL.path])
+        let run = try savl(["inspect", input.path, "-o", out.path, "--model", modelURL.path])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         func read(_ suffix: String) throws -> Image { try readImage(at: out.appendingPathComponent("scene_\(suffix)")) }
 
@@ -111,11 +111,11 @@ import Testing
         try ModelFile.save(SAVLModel(config, rng: &rng), to: codeless)
         let input = dir.appendingPathComponent("x.png")
         try writeImage(photo(width: 16, height: 16, channels: 3, seed: 1), to: input)
-        let run = try runSavl(["inspect", input.path, "-o", dir.appendingPathComponent("o").path, "--model", codeless.path])
+        let run = try savl(["inspect", input.path, "-o", dir.appendingPathComponent("o").path, "--model", codeless.path])
         #expect(run.status == 1 && run.stderr.contains("has no degradation code"), "stderr: \(run.stderr)")
-        let missing = try runSavl(["inspect", dir.appendingPathComponent("nope.png").path, "-o", dir.path, "--model", makeModelFile(in: dir).path])
+        let missing = try savl(["inspect", dir.appendingPathComponent("nope.png").path, "-o", dir.path, "--model", makeModelFile(in: dir).path])
         #expect(missing.status == 1 && missing.stderr.contains("nope.png: no such file"), "stderr: \(missing.stderr)")
-        let help = try runSavl(["inspect", "--help"])
+        let help = try savl(["inspect", "--help"])
         #expect(help.status == 0 && help.stdout.contains("NAME_severity.png") && help.stdout.contains("--no-sr"))
     }
 }

@@ -18,7 +18,7 @@ import Testing
         let input = photo(width: 150, height: 110, channels: 3, seed: 1)
         try writeImage(input, to: dir.appendingPathComponent("in.png"))
         let out = dir.appendingPathComponent("out.png")
-        let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
+        let run = try savl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
                                "--tile", "64", "--bit-depth", "16", "--progress", "json"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let tiles = run.stderr.split(separator: "\n").filter { $0.contains("\"phase\":\"upscaling\"") }.count
@@ -137,7 +137,7 @@ import Testing
         }
         for scale in ["4", "2.5"] {
             let out = dir.appendingPathComponent("out-\(scale)")
-            let run = try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "48", "--scale", scale])
+            let run = try savl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "48", "--scale", scale])
             #expect(run.status == 0, "stderr: \(run.stderr)")
             for (name, rgb) in colours {
                 let image = try readImage(at: out.appendingPathComponent("\(name).png"))
@@ -170,8 +170,8 @@ import Testing
         try writeImage(gray16, to: dir.appendingPathComponent("gray16.png"), bitDepth: 16)
 
         let out = dir.appendingPathComponent("out"), net = dir.appendingPathComponent("net")
-        #expect(try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--progress", "none"]).status == 0)
-        #expect(try runSavl(["upscale", dir.appendingPathComponent("rgba.png").path, "-o", net.path, "--model", modelURL.path,
+        #expect(try savl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--progress", "none"]).status == 0)
+        #expect(try savl(["upscale", dir.appendingPathComponent("rgba.png").path, "-o", net.path, "--model", modelURL.path,
                              "--alpha", "network"]).status == 0)
         func read(_ folder: URL, _ name: String) throws -> Image { try readImage(at: folder.appendingPathComponent(name)) }
         func plane(_ image: Image, _ c: Int) -> [Float] { Array(image.planes[(c * image.pixelCount)..<((c + 1) * image.pixelCount)]) }
@@ -199,7 +199,7 @@ import Testing
         // 16-bit in, 16-bit out (unless asked otherwise).
         #expect(try read(out, "gray16.png").bitDepth == 16)
         let eight = dir.appendingPathComponent("eight.png")
-        #expect(try runSavl(["upscale", dir.appendingPathComponent("gray16.png").path, "-o", eight.path, "--model", modelURL.path,
+        #expect(try savl(["upscale", dir.appendingPathComponent("gray16.png").path, "-o", eight.path, "--model", modelURL.path,
                              "--bit-depth", "8"]).status == 0)
         #expect(try readImage(at: eight).bitDepth == 8)
     }
@@ -219,7 +219,7 @@ import Testing
         try writeImage(withProfile, to: dir.appendingPathComponent("upright.png"))
 
         let out = dir.appendingPathComponent("out")
-        let run = try runSavl(["upscale", rotated.path, dir.appendingPathComponent("upright.png").path, "-o", out.path,
+        let run = try savl(["upscale", rotated.path, dir.appendingPathComponent("upright.png").path, "-o", out.path,
                                "--model", modelURL.path, "--format", "png"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let a = try readImage(at: out.appendingPathComponent("rotated.png")), b = try readImage(at: out.appendingPathComponent("upright.png"))
@@ -247,7 +247,7 @@ import Testing
         try writeImage(photo(width: 40, height: 32, channels: 3, seed: 9), to: dir.appendingPathComponent("in.png"))
         func upscale(_ model: URL, _ strength: String) throws -> Data {
             let out = dir.appendingPathComponent("out-\(model.lastPathComponent)-\(strength).png")
-            let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", model.path,
+            let run = try savl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", model.path,
                                    "--strength", strength])
             #expect(run.status == 0, "stderr: \(run.stderr)")
             return try Data(contentsOf: out)
@@ -275,7 +275,7 @@ import Testing
         try Data("not an image".utf8).write(to: notes)
         let out = dir.appendingPathComponent("out")
 
-        let run = try runSavl(["upscale", inputs.path, notes.path, dir.appendingPathComponent("missing.png").path, "-o", out.path,
+        let run = try savl(["upscale", inputs.path, notes.path, dir.appendingPathComponent("missing.png").path, "-o", out.path,
                                "--model", modelURL.path])
         #expect(run.status == 1)
         for expected in ["truncated.png: ", "empty.jpg: file is empty", "notes.txt: not a PNG or JPEG image", "missing.png: no such file"] {
@@ -295,21 +295,21 @@ import Testing
             try writeImage(photo(width: 16, height: 12, channels: 3, seed: 3), to: url)
         }
         let flat = dir.appendingPathComponent("flat"), mirrored = dir.appendingPathComponent("mirrored")
-        #expect(try runSavl(["upscale", tree.path, "-o", flat.path, "--model", modelURL.path]).status == 0)
+        #expect(try savl(["upscale", tree.path, "-o", flat.path, "--model", modelURL.path]).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: flat.path) == ["a.png"])
-        #expect(try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
+        #expect(try savl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
         for path in ["a_x4.png", "sub/b_x4.jpg", "sub/deeper/c_x4.png"] {
             #expect(try readImage(at: mirrored.appendingPathComponent(path)).width == 64, "\(path)")
         }
 
         let existing = mirrored.appendingPathComponent("a_x4.png")
         try Data("keep me".utf8).write(to: existing)
-        let skip = try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4",
+        let skip = try savl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4",
                                 "--skip-existing", "--progress", "json"])
         #expect(skip.status == 0)
         #expect(skip.stderr.contains("\"status\":\"skipped\"") && skip.stderr.contains("\"skipped\":3"), "stderr: \(skip.stderr)")
         #expect(try Data(contentsOf: existing) == Data("keep me".utf8))
-        #expect(try runSavl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
+        #expect(try savl(["upscale", tree.path, "-o", mirrored.path, "--model", modelURL.path, "--recursive", "--suffix", "_x4"]).status == 0)
         #expect(try readImage(at: existing).width == 64)
     }
 
@@ -320,11 +320,11 @@ import Testing
         let input = dir.appendingPathComponent("p.png")
         try writeImage(photo(width: 16, height: 16, channels: 3, seed: 1), to: input)
         let before = try Data(contentsOf: input)
-        let run = try runSavl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path])
+        let run = try savl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path])
         #expect(run.status == 1)
         #expect(run.stderr.contains("would overwrite an input"), "stderr: \(run.stderr)")
         #expect(try Data(contentsOf: input) == before)
-        #expect(try runSavl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path, "--suffix", "-x4"]).status == 0)
+        #expect(try savl(["upscale", input.path, "-o", dir.path, "--model", modelURL.path, "--suffix", "-x4"]).status == 0)
         #expect(try readImage(at: dir.appendingPathComponent("p-x4.png")).width == 64)
     }
 
@@ -337,7 +337,7 @@ import Testing
         for (arguments, size) in [([String](), (60, 40)), (["--scale", "3.3"], (99, 66)), (["--width", "45"], (45, 30)),
                                   (["--height", "10"], (15, 10)), (["--width", "50", "--height", "50"], (50, 50))] {
             let out = dir.appendingPathComponent("out.jpg")
-            let run = try runSavl(["upscale", input.path, "-o", out.path, "--model", modelURL.path] + arguments)
+            let run = try savl(["upscale", input.path, "-o", out.path, "--model", modelURL.path] + arguments)
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let image = try readImage(at: out)
             #expect(image.width == size.0 && image.height == size.1, "\(arguments)")
@@ -347,7 +347,7 @@ import Testing
     // MARK: - Help, errors, dry run
 
     @Test func helpDescribesTheOptions() throws {
-        let run = try runSavl(["upscale", "--help"])
+        let run = try savl(["upscale", "--help"])
         #expect(run.status == 0)
         for text in ["--model", "--scale", "--width", "--strength", "--tile", "--tile-overlap", "--memory", "--format", "--quality",
                      "--bit-depth", "--alpha", "--suffix", "--recursive", "--skip-existing", "--threads", "--progress", "--dry-run",
@@ -375,14 +375,14 @@ import Testing
             (["--model", "mystery"], 1, "no embedded model of that name"),
         ]
         for (arguments, status, message) in cases {
-            let run = try runSavl(["upscale", input.path, "-o", out] + arguments)
+            let run = try savl(["upscale", input.path, "-o", out] + arguments)
             #expect(run.status == status && run.stderr.contains(message), "\(arguments): \(run.status) \(run.stderr)")
         }
         if UpscaleModels.embedded.isEmpty {
-            let run = try runSavl(["upscale", input.path, "-o", out])
+            let run = try savl(["upscale", input.path, "-o", out])
             #expect(run.status == 1 && run.stderr.contains("no --model given and this build has no embedded models"))
         }
-        #expect(try runSavl(["upscale", input.path]).stderr.contains("give the output folder (or file) with -o"))
+        #expect(try savl(["upscale", input.path]).stderr.contains("give the output folder (or file) with -o"))
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
@@ -392,7 +392,7 @@ import Testing
         let modelURL = try makeModelFile(in: dir)
         try writeImage(photo(width: 200, height: 90, channels: 4, seed: 1), to: dir.appendingPathComponent("big.png"))
         let out = dir.appendingPathComponent("out")
-        let run = try runSavl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "96", "--scale", "3", "--dry-run"])
+        let run = try savl(["upscale", dir.path, "-o", out.path, "--model", modelURL.path, "--tile", "96", "--scale", "3", "--dry-run"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         for text in ["200x90 RGBA 8-bit -> 600x270", "then bicubic from 800x360", "tiles: 3x1 tiles", "overlap 32 (feathered; exact needs 42)", "memory: about", "oneDNN"] {
             #expect(run.stdout.contains(text), "missing \(text) in:\n\(run.stdout)")
@@ -402,6 +402,12 @@ import Testing
 }
 
 // MARK: - Helpers
+
+/// Runs `savl` with one compute thread: the suite runs many small jobs at once, and OpenMP threads that
+/// wait on each other across busy cores make them many times slower.
+func savl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try runSavl(arguments + (arguments.contains("--help") ? [] : ["--threads", "1"]))
+}
 
 /// Writes a tiny-preset model file with random weights; `edit` may change its weights.
 func makeModelFile(in dir: URL, name: String = "tiny.safetensors", scale: Int = 4, seed: UInt64 = 1, metadata: [String: String] = [:],
