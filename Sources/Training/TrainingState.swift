@@ -106,33 +106,3 @@ public final class TrainingState {
         applyStage(config.stage(ofStep: step))
     }
 }
-
-/// Times training steps of a configuration on random batches of its shapes (no photos are read).
-public enum StepBenchmark {
-    /// Milliseconds of each timed step of each stage, after `warmup` untimed steps of that stage.
-    public struct Result: Sendable {
-        public var stage1: [Double]
-        public var stage2: [Double]
-        public var parameterCount: Int
-    }
-
-    /// Runs `warmup + steps` stage-1 steps, then as many stage-2 steps.
-    public static func run(config: TrainingConfig, steps: Int, warmup: Int = 2) throws -> Result {
-        var benchConfig = config
-        benchConfig.stage1Steps = warmup + steps
-        benchConfig.steps = 2 * (warmup + steps)
-        let state = TrainingState(config: benchConfig)
-        var rng = SeededGenerator(seed: 0)
-        let n = config.batchSize, h = config.lrCropSize, s = config.model.scale
-        let batch = TrainingBatch(step: 0, lr: Tensor.uniform([n, 3, h, h], using: &rng), hr: Tensor.uniform([n, 3, h * s, h * s], using: &rng),
-                                  content: Tensor.uniform([n, 3, h, h], using: &rng))
-        var times: [[Double]] = [[], []]
-        for i in 0..<benchConfig.steps {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try state.step(batch)
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if i % (warmup + steps) >= warmup { times[i / (warmup + steps)].append(ms) }
-        }
-        return Result(stage1: times[0], stage2: times[1], parameterCount: state.model.parameterCount)
-    }
-}
