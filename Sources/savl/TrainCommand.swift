@@ -56,6 +56,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress line on stderr (messages and errors still appear).")
     var quiet = false
 
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
     func validate() throws {
         let modes = [config, resume, plot].compactMap { $0 }.count
         guard modes == 1 else { throw ValidationError("give exactly one of --config FILE.yml, --resume RUN_DIR or --plot RUN_DIR") }
@@ -68,6 +71,7 @@ struct TrainCommand: ParsableCommand {
         if plot != nil && steps != nil { throw ValidationError("--steps does not apply with --plot") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let benchmark, benchmark < 1 { throw ValidationError("--benchmark must be at least 1, got \(benchmark)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
@@ -79,6 +83,7 @@ struct TrainCommand: ParsableCommand {
             print(run.plotURL.path)
             return
         }
+        if let threads { ComputeRuntime.setThreads(threads) }
         let reporter = ProgressReporter(quiet: quiet)
         let trainer: Trainer
         if let config {
@@ -95,9 +100,11 @@ struct TrainCommand: ParsableCommand {
             }
             let folder = runDir ?? defaultRunFolder(config: config)
             installStopHandlers()
+            reporter.message("backend: \(ComputeRuntime.description)")
             trainer = try Trainer(config: resolved, runDirectory: URL(fileURLWithPath: folder), reporter: reporter)
         } else {
             installStopHandlers()
+            reporter.message("backend: \(ComputeRuntime.description)")
             trainer = try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
         }
         let outcome = try trainer.train(shouldStop: { stopRequested.load(ordering: .relaxed) })
@@ -121,6 +128,7 @@ struct TrainCommand: ParsableCommand {
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let shape = "batch \(config.batchSize), \(config.lrCropSize)x\(config.lrCropSize) LR, x\(config.model.scale)"
         print("model \(config.model.preset) (\(result.parameterCount) parameters), \(shape), \(steps) timed steps per stage after 1 warm-up step")
+        print("backend: \(ComputeRuntime.description)")
         for (label, times, macs) in [("stage 1 (joint):         ", result.stage1, result.stage1MACs),
                                      ("stage 2 (encoder frozen):", result.stage2, result.stage2MACs)] {
             let ms = median(times)

@@ -17,10 +17,11 @@ import Testing
         return dir
     }
 
-    /// Overrides that make the tiny configuration read the generated photos and stay small.
+    /// Overrides that make the tiny configuration read the generated photos and stay small, on one
+    /// compute thread (other suites run at the same time).
     func settings(_ dir: URL) -> [String] {
         let photos = dir.appendingPathComponent("photos").path
-        return ["--set", "data.folders=[\(photos)]", "--set", "validation.folder=\(photos)", "--set", "batchSize=2",
+        return ["--threads", "1", "--set", "data.folders=[\(photos)]", "--set", "validation.folder=\(photos)", "--set", "batchSize=2",
                 "--set", "data.hrCropSize=32", "--set", "validation.hrCropSize=32", "--set", "stage1Steps=4",
                 "--set", "logging.every=2"]
     }
@@ -54,11 +55,12 @@ import Testing
         #expect(entries.allSatisfy { ($0["loss"] as? Double).map { $0 > 0 && $0 < 2 } ?? false })
         #expect(entries.last?["validationPSNR"] is Double && entries.last?["stage"] as? Int == 2)
 
-        let resumed = try runSavl(["train", "--resume", run.path, "--steps", "8", "--quiet"])
+        let resumed = try runSavl(["train", "--resume", run.path, "--steps", "8", "--quiet", "--threads", "1"])
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(run.path) from step-00000006 (step 6 of 8)"), "\(resumed.stderr)")
         #expect(!resumed.stderr.contains("step 8/8"), "--quiet prints no progress")
         #expect(resumed.stdout.contains("finished at step 8"))
+        #expect(resumed.stderr.contains("backend: oneDNN") && resumed.stderr.contains("1 thread"), "\(resumed.stderr)")
         #expect(try log(run).map { $0["step"] as? Int } == [2, 4, 6, 8])
 
         let again = try runSavl(["train", "--resume", run.path])
@@ -100,7 +102,7 @@ import Testing
         let checkpoint = String(format: "step-%08d", saved)
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/\(checkpoint)/state.json").path))
 
-        let resumed = try runSavl(["train", "--resume", run.path, "--steps", "\(saved + 1)"])
+        let resumed = try runSavl(["train", "--resume", run.path, "--steps", "\(saved + 1)", "--threads", "1"])
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stderr.contains("from \(checkpoint) (step \(saved) of \(saved + 1))"), "\(resumed.stderr)")
     }
@@ -118,6 +120,7 @@ import Testing
             (["train", "--config", tinyConfig, "--set", "steps"], "--set steps: expected key=value"),
             (["train", "--config", dir.appendingPathComponent("none.yml").path], "none.yml: cannot read the configuration"),
             (["train", "--config", tinyConfig, "--steps", "0"], "--steps must be at least 1"),
+            (["train", "--config", tinyConfig, "--threads", "0"], "--threads must be at least 1"),
             (["train", "--resume", dir.path, "--set", "steps=3"], "--set only applies with --config"),
             (["train", "--resume", dir.path], "no checkpoint to resume from"),
             (["train", "--resume", dir.appendingPathComponent("none").path], "none: no such run folder"),
