@@ -46,7 +46,7 @@ struct UpscaleCommand: ParsableCommand {
 
             The model runs in overlapping tiles whose size comes from a memory budget (--memory, default \
             \(UpscalePipeline.defaultMemoryBudgetMB) MB for the network's working set; the process needs about \
-            that plus about 17 bytes per output pixel, 1.9 GB for 2000x2000 at x4: --dry-run prints the estimate), blended with feathered weights \
+            that plus about 17 bytes per output pixel, 1.7 GB for 2000x2000 at x4: --dry-run prints the estimate), blended with feathered weights \
             that sum to one everywhere. With the default overlap tiled results stay within 1e-4 of the \
             whole-image result; the overlap --dry-run names as exact makes them equal. Gray stays gray, \
             alpha is kept, 16-bit PNGs give 16-bit PNGs, the ICC profile is carried and JPEG EXIF orientation \

@@ -34,7 +34,7 @@ struct UpscalePipeline {
     let memoryBudget: Int
 
     /// The default budget for the network's working memory per tile.
-    static let defaultMemoryBudgetMB = 768
+    static let defaultMemoryBudgetMB = 640
 
     /// The tile side `tile == nil` picks: the largest multiple of 8 (or of the attention window) whose tile
     /// fits the budget, and at least the overlap plus 32.
