@@ -51,8 +51,8 @@ final class TiledSuperResolver {
     }
 
     /// Working memory of the network per LR pixel of a tile, in bytes: the widest activations are those
-    /// of the last upsampling conv and its pixel shuffle (calibrated on this machine with
-    /// `savl upscale --dry-run` against measured peak RSS; see the README).
+    /// of the last upsampling conv and its pixel shuffle, with their layout reorders. For the `small` preset
+    /// at x4 this gives 14.5 KB; the measured growth of peak RSS with tile area was 12.9 KB.
     static func bytesPerTilePixel(_ c: SAVLConfig) -> Int {
         let u = min(c.features, 64), s2 = c.scale * c.scale
         let upsampler = 3 * u * s2 + 2 * u * s2 / 4 * (c.scale == 4 ? 1 : 0) + 4 * 3 * s2
