@@ -27,8 +27,8 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
     // The detail crop: the centre of the HR, up to one tile, with the same region of the LR enlarged by `scale`.
     let cw = min(tw, hr.width) / scale * scale, ch = min(th, hr.height) / scale * scale
     let cx = (hr.width - cw) / 2 / scale * scale, cy = (hr.height - ch) / 2 / scale * scale
-    let hrCrop = crop(colourHR, x: cx, y: cy, width: cw, height: ch)
-    let lrCrop = resize(crop(colourLR, x: cx / scale, y: cy / scale, width: cw / scale, height: ch / scale),
+    let hrCrop = colourHR.cropped(x: cx, y: cy, width: cw, height: ch)
+    let lrCrop = resize(colourLR.cropped(x: cx / scale, y: cy / scale, width: cw / scale, height: ch / scale),
                         width: cw, height: ch, method: .nearest)
     let top: [(String, String, Image)] = [
         ("HR", "\(hr.width)X\(hr.height)", resize(colourHR, width: tw, height: th, method: .area)),
@@ -64,18 +64,6 @@ private func rgb(_ image: Image) -> Image {
     }
     let plane = Array(image.planes[0..<image.pixelCount])
     return Image(width: image.width, height: image.height, channels: 3, planes: plane + plane + plane)
-}
-
-private func crop(_ image: Image, x: Int, y: Int, width: Int, height: Int) -> Image {
-    var planes = [Float]()
-    planes.reserveCapacity(width * height * image.channels)
-    for c in 0..<image.channels {
-        for row in y..<(y + height) {
-            let start = c * image.pixelCount + row * image.width + x
-            planes.append(contentsOf: image.planes[start..<(start + width)])
-        }
-    }
-    return Image(width: width, height: height, channels: image.channels, planes: planes)
 }
 
 /// Viridis: values from `low` to `high` run dark blue, teal, green, yellow; a constant map is mid-teal.

@@ -95,8 +95,8 @@ struct BenchDegradationsCommand: ParsableCommand {
             picture = Self.syntheticPicture(side: 2 * crop, &rng)
         }
         return (0..<count).map { _ in
-            DegradeCommand.cropped(picture, x: rng.int(in: 0...(picture.width - crop)), y: rng.int(in: 0...(picture.height - crop)),
-                                   width: crop, height: crop)
+            picture.cropped(x: rng.int(in: 0...(picture.width - crop)), y: rng.int(in: 0...(picture.height - crop)),
+                            width: crop, height: crop)
         }
     }
 

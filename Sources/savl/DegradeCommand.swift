@@ -92,7 +92,7 @@ struct DegradeCommand: ParsableCommand {
         for url in files {
             var hr = try readImage(at: url)
             let fullSize = (hr.width, hr.height)
-            if modCrop || testSet { hr = Self.cropped(hr, x: 0, y: 0, width: hr.width / scale * scale, height: hr.height / scale * scale) }
+            if modCrop || testSet { hr = hr.cropped(x: 0, y: 0, width: hr.width / scale * scale, height: hr.height / scale * scale) }
             let fileName = url.lastPathComponent
             let imageSeed = TestSet.imageSeed(setSeed: seed, fileName: fileName)
             var region = DegradationRecord.Crop(x: 0, y: 0, width: hr.width, height: hr.height)
@@ -103,7 +103,7 @@ struct DegradeCommand: ParsableCommand {
                 var placement = SeededGenerator(seed: imageSeed).fork(0xC409)
                 region = DegradationRecord.Crop(x: placement.int(in: 0...(hr.width - crop)), y: placement.int(in: 0...(hr.height - crop)),
                                                 width: crop, height: crop)
-                hr = Self.cropped(hr, x: region.x, y: region.y, width: crop, height: crop)
+                hr = hr.cropped(x: region.x, y: region.y, width: crop, height: crop)
             }
             do {
                 try checkDegradable(width: hr.width, height: hr.height, scale: scale)
@@ -260,19 +260,6 @@ struct DegradeCommand: ParsableCommand {
         if !final.jpeg.isConstant { varying.append("jpeg") }
         let jpeg = final.jpeg.levels.map(String.init).joined(separator: "/")
         return "second-order, final jpeg \(jpeg)" + (varying.isEmpty ? "" : ", varying: " + varying.joined(separator: ", "))
-    }
-
-    static func cropped(_ image: Image, x: Int, y: Int, width: Int, height: Int) -> Image {
-        if x == 0 && y == 0 && width == image.width && height == image.height { return image }
-        var planes = [Float]()
-        planes.reserveCapacity(width * height * image.channels)
-        for c in 0..<image.channels {
-            for row in y..<(y + height) {
-                let start = c * image.pixelCount + row * image.width + x
-                planes.append(contentsOf: image.planes[start..<(start + width)])
-            }
-        }
-        return Image(width: width, height: height, channels: image.channels, planes: planes, bitDepth: image.bitDepth, iccProfile: image.iccProfile)
     }
 
     /// A decoding error in words: which key, where.

@@ -14,7 +14,7 @@ struct DegradeCommandTests {
         var rng = SeededGenerator(seed: 3)
         for (i, (w, h)) in sizes.enumerated() {
             let picture = BenchDegradationsCommand.syntheticPicture(side: max(w, h), &rng)
-            try writeImage(DegradeCommand.cropped(picture, x: 0, y: 0, width: w, height: h), to: dir.appendingPathComponent("hr\(i).png"))
+            try writeImage(picture.cropped(x: 0, y: 0, width: w, height: h), to: dir.appendingPathComponent("hr\(i).png"))
         }
         return dir
     }
