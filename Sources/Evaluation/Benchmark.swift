@@ -81,6 +81,10 @@ public struct SetReport: Codable, Sendable {
 /// The field's SR benchmark protocol: for each HR image, crop to a multiple of the scale
 /// (top-left kept, MATLAB `modcrop`), make the LR image by MATLAB bicubic downscaling, upscale it,
 /// and compare with the HR image on 8-bit values with `border` pixels ignored at each edge.
+///
+/// A folder with `HR/` and `LR/` subfolders (a test set written by `savl degrade --test-set`) gives
+/// its own LR inputs, by file name, instead of bicubic downscales. With `results`, the SR images are
+/// read from `results/<set name>/<file name>` (written by another tool) instead of the upscaler.
 public struct Benchmark: Sendable {
     /// The upscaling factor.
     public var scale: Int
@@ -92,15 +96,18 @@ public struct Benchmark: Sendable {
     public var channel: MetricChannel
     /// Pixel limit for reading HR images.
     public var maxPixels: Int
+    /// A folder of SR images made elsewhere, one subfolder per set; nil runs the upscaler.
+    public var results: URL?
 
     public init(scale: Int, upscaler: any Upscaler = BicubicUpscaler(), border: Int? = nil,
-                channel: MetricChannel = .y, maxPixels: Int = ImageLimits.maxPixels) {
+                channel: MetricChannel = .y, maxPixels: Int = ImageLimits.maxPixels, results: URL? = nil) {
         precondition(scale >= 1, "scale must be positive")
         self.scale = scale
         self.upscaler = upscaler
         self.border = border ?? scale
         self.channel = channel
         self.maxPixels = maxPixels
+        self.results = results
     }
 
     /// The HR image as the protocol uses it: alpha removed, rounded to 8 bits, cropped to a multiple of the scale.
@@ -117,12 +124,18 @@ public struct Benchmark: Sendable {
         resize(hr, width: hr.width / scale, height: hr.height / scale, method: .matlabBicubic).quantized(bitDepth: 8)
     }
 
-    /// Scores one HR image.
-    public func score(_ image: Image, name: String) throws -> ImageScore {
+    /// Scores one HR image: its LR input is `lr` (e.g. from a test set) or the bicubic downscale,
+    /// its SR image `sr` (made elsewhere) or the upscaler's output.
+    public func score(_ image: Image, name: String, lr: Image? = nil, sr given: Image? = nil) throws -> ImageScore {
         let hr = try preparedHR(image)
-        let sr = try upscaler.upscale(lowResolution(of: hr), scale: scale).quantized(bitDepth: 8)
+        let input = lr?.removingAlpha().quantized(bitDepth: 8) ?? lowResolution(of: hr)
+        guard input.width * scale == hr.width, input.height * scale == hr.height else {
+            throw MetricError("the LR image is \(input.width)x\(input.height); x\(scale) of the \(hr.width)x\(hr.height) HR needs \(hr.width / scale)x\(hr.height / scale)")
+        }
+        let sr = try (given?.removingAlpha() ?? upscaler.upscale(input, scale: scale)).quantized(bitDepth: 8)
         guard sr.width == hr.width, sr.height == hr.height else {
-            throw MetricError("\(upscaler.name) returned \(sr.width)x\(sr.height), expected \(hr.width)x\(hr.height)")
+            let source = given == nil ? upscaler.name : "the SR file"
+            throw MetricError("\(source) is \(sr.width)x\(sr.height), expected \(hr.width)x\(hr.height)")
         }
         return ImageScore(name: name, width: hr.width, height: hr.height,
                           psnr: try psnr(sr, hr, border: border, channel: channel),
@@ -149,8 +162,11 @@ public struct Benchmark: Sendable {
         var report = SetReport(name: directory.standardizedFileURL.lastPathComponent, path: path,
                                images: [], meanPSNR: nil, meanSSIM: nil, failures: [])
         let files: [URL]
+        let lrFolder = directory.appendingPathComponent("LR"), hrFolder = directory.appendingPathComponent("HR")
+        let isTestSet = FileManager.default.fileExists(atPath: lrFolder.path) && FileManager.default.fileExists(atPath: hrFolder.path)
+        let resultFolder = results?.appendingPathComponent(report.name)
         do {
-            files = try Benchmark.imageFiles(in: directory)
+            files = try Benchmark.imageFiles(in: isTestSet ? hrFolder : directory)
             if files.isEmpty { throw MetricError("no .png, .jpg or .jpeg files") }
         } catch {
             let failure = EvalFailure(path: path, reason: "\(error)")
@@ -160,11 +176,14 @@ public struct Benchmark: Sendable {
         }
         for file in files {
             do {
-                let s = try score(readImage(at: file, maxPixels: maxPixels), name: file.lastPathComponent)
+                let name = file.lastPathComponent
+                let lr = isTestSet ? try readImage(at: lrFolder.appendingPathComponent(name), maxPixels: maxPixels) : nil
+                let sr = try resultFolder.map { try readImage(at: $0.appendingPathComponent(name), maxPixels: maxPixels) }
+                let s = try score(readImage(at: file, maxPixels: maxPixels), name: name, lr: lr, sr: sr)
                 report.images.append(s)
                 progress?(.success(s))
             } catch let error as ImageError {
-                let failure = EvalFailure(path: file.path, reason: error.reason)
+                let failure = EvalFailure(path: error.file ?? file.path, reason: error.reason)
                 report.failures.append(failure)
                 progress?(.failure(failure))
             } catch {

@@ -84,27 +84,35 @@ public final class ResidualGroup: Module {
     }
 }
 
-/// The SR network: shallow conv, residual groups of guided blocks, conv + pixel-shuffle upsampler,
-/// and a bilinear skip from the LR input. Wide networks (over 64 features) first reduce to 64 channels
-/// before upsampling, as SwinIR does, which keeps the upsampler small.
+/// The SR network: shallow conv, residual groups of guided blocks, conv + pixel-shuffle upsampler
+/// (`progressive` or `direct`), and a bilinear skip from the LR input. Wide networks (over 64 features)
+/// first reduce to 64 channels before a progressive upsampler, as SwinIR does, which keeps it small.
 public final class GuidedSRNetwork: Module {
     public let head: Conv2d
     public let groups: [ResidualGroup]
     public let bodyConv: Conv2d
     public let reduce: Conv2d?
     public let upsample: [Conv2d]
-    public let tail: Conv2d
+    public let tail: Conv2d?
     let scale: Int
 
     public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
-        let c = config.features, u = min(c, 64)
-        scale = config.scale
+        let c = config.features, s = config.scale
+        scale = s
         head = Conv2d(3, c, kernel: 3, rng: &rng)
         groups = (0..<config.groups).map { _ in ResidualGroup(config, rng: &rng) }
         bodyConv = Conv2d(c, c, kernel: 3, rng: &rng)
-        reduce = u < c ? Conv2d(c, u, kernel: 3, rng: &rng) : nil
-        upsample = (0..<(config.scale == 4 ? 2 : 1)).map { _ in Conv2d(u, 4 * u, kernel: 3, rng: &rng) }
-        tail = Conv2d(u, 3, kernel: 3, rng: &rng)
+        switch config.upsampler {
+        case .progressive:
+            let u = min(c, 64)
+            reduce = u < c ? Conv2d(c, u, kernel: 3, rng: &rng) : nil
+            upsample = (0..<(s == 4 ? 2 : 1)).map { _ in Conv2d(u, 4 * u, kernel: 3, rng: &rng) }
+            tail = Conv2d(u, 3, kernel: 3, rng: &rng)
+        case .direct:
+            reduce = nil
+            upsample = [Conv2d(c, 3 * s * s, kernel: 3, rng: &rng)]
+            tail = nil
+        }
     }
 
     /// The SR image (N, 3, h s, w s) of an LR batch (N, 3, h, w).
@@ -113,8 +121,9 @@ public final class GuidedSRNetwork: Module {
         var f = try groups.reduce(shallow) { try $1($0, guidance) }
         f = try bodyConv(f) + shallow
         if let reduce { f = try leakyRelu(reduce(f), slope: 0.1) }
-        for conv in upsample { f = try pixelShuffle(conv(f), 2) }
         let base = try resize2d(x, height: x.shape[2] * scale, width: x.shape[3] * scale, mode: .bilinear)
+        guard let tail else { return try pixelShuffle(upsample[0](f), scale) + base }
+        for conv in upsample { f = try pixelShuffle(conv(f), 2) }
         return try tail(f) + base
     }
 }

@@ -52,3 +52,30 @@ public enum ModelFile {
         return (model, file.metadata)
     }
 }
+
+extension SAVLModel {
+    /// r_clean, the code of a clean image: the posterior mean averaged over every pixel of `images`
+    /// (clean LR batches (N, 3, h, w), e.g. bicubic downscales of sharp photos). `savl upscale --strength`
+    /// measures a photo's code against it. Nil for the no-code ablation.
+    public func cleanCode(of images: [Tensor]) throws -> [Float]? {
+        guard let encoder, !images.isEmpty else { return nil }
+        let d = config.latentDim
+        var sums = [Double](repeating: 0, count: d)
+        var count = 0
+        try GradMode.withoutGrad {
+            for image in images {
+                let mean = try encoder(image).mean
+                let (n, pixels) = (mean.shape[0], mean.shape[2] * mean.shape[3])
+                let values = mean.values
+                for b in 0..<n {
+                    for c in 0..<d {
+                        let start = (b * d + c) * pixels
+                        sums[c] += values[start..<(start + pixels)].reduce(0.0) { $0 + Double($1) }
+                    }
+                }
+                count += n * pixels
+            }
+        }
+        return sums.map { Float($0 / Double(count)) }
+    }
+}

@@ -186,6 +186,7 @@ extension TrainingConfig {
         "model.blockKind": SAVLConfig.BlockKind.allCases.map(\.rawValue),
         "model.code": SAVLConfig.CodeMode.allCases.map(\.rawValue),
         "model.likelihood": SAVLConfig.Likelihood.allCases.map(\.rawValue),
+        "model.upsampler": SAVLConfig.Upsampler.allCases.map(\.rawValue),
         "data.degradation": DegradationChoice.allCases.map(\.rawValue),
         "validation.degradation": DegradationChoice.allCases.map(\.rawValue),
     ]

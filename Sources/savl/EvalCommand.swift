@@ -17,11 +17,18 @@ struct EvalCommand: ParsableCommand {
             ignoring `border` pixels at each edge. Prints a table per folder and the means; \
             files that cannot be evaluated are listed at the end and make the exit status non-zero.
 
-            Example: savl eval ../shared/data/eval/Set5 ../shared/data/eval/Set14 --scale 4 --json x4.json
+            A folder with HR/ and LR/ subfolders (a test set from `savl degrade --test-set`) is scored on \
+            its own LR images instead of bicubic downscales. --method model runs a SAVL model (--model, \
+            default: the embedded default model) through the tiled pipeline of `savl upscale`; --results DIR \
+            scores SR images made by another tool, read from DIR/<folder name>/<file name>.
+
+            Examples: savl eval ../shared/data/eval/Set5 ../shared/data/eval/Set14 --scale 4 --json x4.json
+                      savl eval testsets/Set14-hetero-x4 --method model
             """)
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case bicubic
+        case model
     }
 
     @Argument(help: "Folders of HR images (.png, .jpg, .jpeg).")
@@ -32,6 +39,18 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Upscaling method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).")
     var method: Method = .bicubic
+
+    @Option(help: "With --method model: an embedded model's name or a model file (default: the default model).")
+    var model: String?
+
+    @Option(help: "With --method model: the strength of restoration (see savl upscale).")
+    var strength: Float = 1
+
+    @Option(help: ArgumentHelp("Score the SR images in DIR/<folder name>/ (same file names) instead of running a method.", valueName: "DIR"))
+    var results: String?
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
 
     @Option(help: "Compare the Y channel (y) or the colour channels (rgb).")
     var channel: MetricChannel = .y
@@ -49,18 +68,28 @@ struct EvalCommand: ParsableCommand {
         guard (2...16).contains(scale) else { throw ValidationError("--scale must be in 2...16, not \(scale)") }
         if let border, border < 0 { throw ValidationError("--border must not be negative") }
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        if method != .model && model != nil { throw ValidationError("--model only applies with --method model") }
+        if results != nil && method != .bicubic { throw ValidationError("--results scores existing files; it does not take --method") }
+        guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be a number >= 0, not \(strength)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    func upscaler() -> any Upscaler {
+    func upscaler() throws -> any Upscaler {
         switch method {
         case .bicubic: return BicubicUpscaler()
+        case .model: return try ModelUpscaler(UpscaleModels.load(model), strength: strength)
         }
     }
 
     func run() throws {
-        let benchmark = Benchmark(scale: scale, upscaler: upscaler(), border: border, channel: channel, maxPixels: maxPixels)
+        if let threads { ComputeRuntime.setThreads(threads) }
+        let upscaler = try self.upscaler()
+        let resultsURL = results.map { URL(fileURLWithPath: $0) }
+        let benchmark = Benchmark(scale: scale, upscaler: upscaler, border: border, channel: channel, maxPixels: maxPixels,
+                                  results: resultsURL)
         let sets = directories.map { benchmark.run(directory: URL(fileURLWithPath: $0)) }
-        let report = BenchmarkReport(scale: scale, method: benchmark.upscaler.name, channel: channel,
+        let method = resultsURL.map { "results in \($0.standardizedFileURL.path)" } ?? benchmark.upscaler.name
+        let report = BenchmarkReport(scale: scale, method: method, channel: channel,
                                      border: benchmark.border, sets: sets)
         print(report.table(), terminator: "")
         var failures = report.failures.map(\.description)

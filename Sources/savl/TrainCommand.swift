@@ -15,6 +15,7 @@ struct TrainCommand: ParsableCommand {
             savl train --config FILE.yml [--run-dir DIR] [--steps N] [--set key=value ...]
             savl train --resume RUN_DIR [--steps N]
             savl train --plot RUN_DIR
+            savl train --export RUN_DIR -o MODEL.safetensors [--latest]
 
             The configuration is YAML (see configs/*.yml); keys left out keep their defaults, an unknown \
             key is an error naming it, and every value is checked before any work starts. --set overrides \
@@ -27,6 +28,9 @@ struct TrainCommand: ParsableCommand {
             Ctrl-C (or SIGTERM) saves a checkpoint after the current step and exits with status 130; \
             --resume continues exactly where the run stopped. A truncated or corrupted checkpoint is \
             refused with a warning and the previous one is used.
+            --export writes a model file to ship (e.g. for `savl upscale --model`): the run's best \
+            (or, with --latest, newest) EMA weights, the code of a clean image measured on the bicubic \
+            downscales of the validation photos (the reference of `--strength`), and the training steps and data.
             """)
 
     @Option(help: "A YAML training configuration (start a new run).")
@@ -37,6 +41,15 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Redraw training.png of this run folder from its log, and exit.")
     var plot: String?
+
+    @Option(help: "Write a model file from this run folder (with -o), and exit.")
+    var export: String?
+
+    @Option(name: .shortAndLong, help: "The model file --export writes.")
+    var output: String?
+
+    @Flag(help: "With --export: the newest weights instead of the best-validation ones.")
+    var latest = false
 
     @Option(help: "The run folder of a new run (default runs/<config name>-<date>).")
     var runDir: String?
@@ -60,15 +73,19 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
-        let modes = [config, resume, plot].compactMap { $0 }.count
-        guard modes == 1 else { throw ValidationError("give exactly one of --config FILE.yml, --resume RUN_DIR or --plot RUN_DIR") }
+        let modes = [config, resume, plot, export].compactMap { $0 }.count
+        guard modes == 1 else {
+            throw ValidationError("give exactly one of --config FILE.yml, --resume RUN_DIR, --plot RUN_DIR or --export RUN_DIR")
+        }
+        if export != nil && output == nil { throw ValidationError("--export needs -o MODEL.safetensors, the file to write") }
+        if export == nil && (output != nil || latest) { throw ValidationError("-o and --latest only apply with --export") }
         if config == nil {
             if runDir != nil { throw ValidationError("--run-dir only applies with --config (a resumed run stays in its folder)") }
             if !overrides.isEmpty { throw ValidationError("--set only applies with --config (a resumed run keeps its configuration)") }
             if printConfig { throw ValidationError("--print-config only applies with --config") }
             if benchmark != nil { throw ValidationError("--benchmark only applies with --config") }
         }
-        if plot != nil && steps != nil { throw ValidationError("--steps does not apply with --plot") }
+        if (plot != nil || export != nil) && steps != nil { throw ValidationError("--steps does not apply with --plot or --export") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let benchmark, benchmark < 1 { throw ValidationError("--benchmark must be at least 1, got \(benchmark)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -84,6 +101,12 @@ struct TrainCommand: ParsableCommand {
             return
         }
         if let threads { ComputeRuntime.setThreads(threads) }
+        if let export, let output {
+            let summary = try ModelExport.export(runDirectory: URL(fileURLWithPath: export), to: URL(fileURLWithPath: output), latest: latest)
+            let code = summary.cleanCode.map { "clean code of \($0.count) values" } ?? "no degradation code"
+            print("\(output): weights of step \(summary.step), \(summary.parameterCount) parameters, \(code)")
+            return
+        }
         let reporter = ProgressReporter(quiet: quiet)
         let trainer: Trainer
         if let config {

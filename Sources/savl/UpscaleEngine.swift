@@ -38,8 +38,9 @@ final class TiledSuperResolver {
         let input = max(1, c.code == .none ? 0 : c.encoderReceptiveField / 2)
         let perBlock = c.blockKind == .conv ? 2 + (c.code == .none ? 0 : 1) : c.windowSize - 1
         let body = c.groups * (c.blocksPerGroup * perBlock + 1) + 1 + (c.features > 64 ? 1 : 0)
-        let upsampler = (c.scale == 4 ? 1 + 0.5 : 1) + 1 / Double(c.scale)
-        return input + body + Int(upsampler.rounded(.up))
+        let progressive = (c.scale == 4 ? 1 + 0.5 : 1) + 1 / Double(c.scale)
+        let upsampler = c.upsampler == .direct ? 1 : Int(progressive.rounded(.up))
+        return input + body + upsampler
     }
 
     /// The default tile overlap: twice the radius plus a 16-pixel feather (exact blending) when that is
@@ -55,7 +56,8 @@ final class TiledSuperResolver {
     /// at x4 this gives 14.5 KB; the measured growth of peak RSS with tile area was 12.9 KB.
     static func bytesPerTilePixel(_ c: SAVLConfig) -> Int {
         let u = min(c.features, 64), s2 = c.scale * c.scale
-        let upsampler = 3 * u * s2 + 2 * u * s2 / 4 * (c.scale == 4 ? 1 : 0) + 4 * 3 * s2
+        let upsampler = c.upsampler == .direct ? 4 * 3 * s2
+            : 3 * u * s2 + 2 * u * s2 / 4 * (c.scale == 4 ? 1 : 0) + 4 * 3 * s2
         let body = 10 * c.features + 6 * c.encoderFeatures + 4 * c.latentDim
         let attention = c.blockKind == .attention ? c.heads * c.windowSize * c.windowSize * 2 + 6 * c.mlpRatio * c.features : 0
         return 4 * (upsampler + body + attention)

@@ -86,10 +86,34 @@ import Testing
         #expect(try GradMode.withoutGrad { try x2(Tensor.zeros([1, 3, 5, 7])) }.shape == [1, 3, 10, 14])
         let small = SAVLModel(try .preset("small"), rng: &rng)
         #expect(small.parameterCount < 1_000_000)
+        #expect(small.sr.tail == nil && small.sr.upsample.map(\.weight.value.shape) == [[48, 48, 3, 3]], "direct upsampler: one conv to 3 * 4^2")
+        #expect(try GradMode.withoutGrad { try small(Tensor.zeros([1, 3, 6, 5])) }.shape == [1, 3, 24, 20])
         #expect(throws: SAVLError("unknown preset 'huge' (known: tiny, small, paper)")) { try SAVLConfig.preset("huge") }
         var bad = try SAVLConfig.preset("tiny")
         bad.scale = 3
         #expect(throws: SAVLError("model.scale: must be 2 or 4, got 3")) { try bad.validate() }
+    }
+
+    /// r_clean is the posterior mean averaged over every pixel of every image, weighted by pixel count.
+    @Test func cleanCodeAveragesThePosteriorMean() throws {
+        var rng = SeededGenerator(seed: 6)
+        let model = SAVLModel(try .preset("tiny"), rng: &rng)
+        model.eval()
+        let images = [Tensor.uniform([2, 3, 5, 6], using: &rng), Tensor.uniform([1, 3, 9, 4], using: &rng)]
+        let code = try #require(try model.cleanCode(of: images))
+        let d = model.config.latentDim
+        var expected = [Double](repeating: 0, count: d)
+        var pixels = 0
+        for image in images {
+            let mean = try GradMode.withoutGrad { try model.encoder!(image).mean }
+            let (n, hw) = (mean.shape[0], mean.shape[2] * mean.shape[3])
+            for b in 0..<n { for c in 0..<d { for i in 0..<hw { expected[c] += Double(mean.values[(b * d + c) * hw + i]) } } }
+            pixels += n * hw
+        }
+        for c in 0..<d { #expect(abs(Double(code[c]) - expected[c] / Double(pixels)) < 1e-5) }
+        var plain = try SAVLConfig.preset("tiny")
+        plain.code = .none
+        #expect(try SAVLModel(plain, rng: &rng).cleanCode(of: images) == nil)
     }
 
     /// The paper preset builds (about 14 M parameters) and runs a forward and backward pass on a small input,

@@ -59,6 +59,52 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.png"])
     }
 
+    /// A test-set folder (HR/ and LR/) is scored on its own LR images: with bicubic LR images the scores
+    /// are those of the plain folder. A model scores the same through `--method model` as its `savl upscale`
+    /// outputs do through `--results`, and a missing result file is a listed failure.
+    @Test func testSetsModelsAndResultFolders() throws {
+        let dir = try temporaryDirectory("eval-sets")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hr = dir.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: hr, withIntermediateDirectories: true)
+        try writePNG(width: 48, height: 40, channels: 3, to: hr.appendingPathComponent("a.png"))
+        try writePNG(width: 36, height: 44, channels: 3, to: hr.appendingPathComponent("b.png"))
+        let made = try runSavl(["degrade", "--test-set", "--preset", "bicubic", hr.path, "-o", dir.path])
+        #expect(made.status == 0, "stderr: \(made.stderr)")
+        let testSet = dir.appendingPathComponent("photos-bicubic-x4")
+
+        func report(_ arguments: [String]) throws -> Report {
+            let json = dir.appendingPathComponent("r.json")
+            let run = try runSavl(["eval"] + arguments + ["--json", json.path, "--threads", "1"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            return try JSONDecoder().decode(Report.self, from: Data(contentsOf: json))
+        }
+        let plain = try report([hr.path]), fromSet = try report([testSet.path])
+        #expect(fromSet.sets[0].images.map(\.name) == ["a.png", "b.png"])
+        #expect(abs(try #require(fromSet.sets[0].meanPSNR) - #require(plain.sets[0].meanPSNR)) < 1e-9)
+
+        let model = try makeModelFile(in: dir)
+        let byModel = try report([testSet.path, "--method", "model", "--model", model.path])
+        #expect(byModel.method.contains("tiny x4") && byModel.method.contains(model.path), "\(byModel.method)")
+        let results = dir.appendingPathComponent("results/photos-bicubic-x4")
+        let upscaled = try savl(["upscale", testSet.appendingPathComponent("LR").path, "-o", results.path, "--model", model.path])
+        #expect(upscaled.status == 0, "stderr: \(upscaled.stderr)")
+        let fromFiles = try report([testSet.path, "--results", dir.appendingPathComponent("results").path])
+        #expect(fromFiles.method.hasPrefix("results in "))
+        for (a, b) in zip(byModel.sets[0].images, fromFiles.sets[0].images) {
+            #expect(a.name == b.name && abs(a.psnr - b.psnr) < 1e-9 && abs(a.ssim - b.ssim) < 1e-9)
+        }
+
+        try FileManager.default.removeItem(at: results.appendingPathComponent("b.png"))
+        let missing = try runSavl(["eval", testSet.path, "--results", dir.appendingPathComponent("results").path])
+        #expect(missing.status == 1 && missing.stdout.contains("a.png"))
+        #expect(missing.stderr.contains(results.appendingPathComponent("b.png").path), "stderr: \(missing.stderr)")
+        let noModel = try runSavl(["eval", testSet.path, "--method", "model", "--model", dir.appendingPathComponent("none.safetensors").path])
+        #expect(noModel.status != 0 && noModel.stderr.contains("none.safetensors: no such file"), "stderr: \(noModel.stderr)")
+        let mixed = try runSavl(["eval", testSet.path, "--model", model.path])
+        #expect(mixed.status != 0 && mixed.stderr.contains("--model only applies with --method model"))
+    }
+
     @Test func invalidArgumentsAreRejected() throws {
         #expect(try runSavl(["eval", "/tmp", "--scale", "1"]).status != 0)
         #expect(try runSavl(["eval", "/tmp", "--method", "lanczos"]).status != 0)

@@ -70,6 +70,20 @@ import Testing
         let plot = try runSavl(["train", "--plot", run.path])
         #expect(plot.status == 0 && plot.stdout.contains("training.png"))
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("training.png").path))
+
+        let model = dir.appendingPathComponent("model.safetensors")
+        let exported = try runSavl(["train", "--export", run.path, "-o", model.path, "--latest", "--threads", "1"])
+        #expect(exported.status == 0, "stderr: \(exported.stderr)")
+        #expect(exported.stdout.contains("weights of step 8") && exported.stdout.contains("clean code of 4 values"), "\(exported.stdout)")
+        let header = try String(decoding: Data(contentsOf: model).prefix(8192), as: UTF8.self)
+        for key in ["\"clean_code\"", "\"training_steps\":\"8\"", "\"format\":\"savl-model\""] {
+            #expect(header.contains(key), "no \(key) in the exported file's header")
+        }
+        let upscaled = try runSavl(["upscale", dir.appendingPathComponent("photos/p0.png").path, "-o", dir.appendingPathComponent("sr").path,
+                                    "--model", model.path, "--strength", "0", "--threads", "1"])
+        #expect(upscaled.status == 0, "stderr: \(upscaled.stderr)")
+        let noOutput = try runSavl(["train", "--export", run.path])
+        #expect(noOutput.status != 0 && noOutput.stderr.contains("--export needs -o"))
     }
 
     /// Ctrl-C saves a checkpoint after the current step and exits with 130; the run then resumes.

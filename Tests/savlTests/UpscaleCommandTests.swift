@@ -51,10 +51,12 @@ import Testing
     /// The receptive radius must cover every input pixel an output pixel depends on: perturb one LR pixel
     /// and look at how far a tile's output changes (with the image-wide severity statistics held fixed,
     /// as they are across the tiles of an image).
-    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4), (.none, 2), (.deterministic, 4)])
-    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int) throws {
+    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4, SAVLConfig.Upsampler.progressive), (.none, 2, .progressive),
+                      (.deterministic, 4, .progressive), (.variational, 4, .direct)])
+    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int, upsampler: SAVLConfig.Upsampler) throws {
         var config = try SAVLConfig.preset("tiny", scale: scale)
         config.code = code
+        config.upsampler = upsampler
         var rng = SeededGenerator(seed: 5)
         let model = SAVLModel(config, rng: &rng)
         model.eval()

@@ -1,0 +1,23 @@
+import Evaluation
+import Imaging
+
+/// `savl eval --method model`: a SAVL model through the same tiled pipeline as `savl upscale`.
+struct ModelUpscaler: Upscaler, @unchecked Sendable {
+    let pipeline: UpscalePipeline
+    let name: String
+
+    init(_ loaded: UpscaleModels.Loaded, strength: Float) throws {
+        let config = loaded.model.config
+        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
+        pipeline = UpscalePipeline(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(config),
+                                   memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
+        name = "savl \(config.preset) x\(config.scale) (\(loaded.source))"
+    }
+
+    func upscale(_ image: Image, scale: Int) throws -> Image {
+        guard scale == pipeline.resolver.scale else {
+            throw MetricError("the model upscales x\(pipeline.resolver.scale), not x\(scale); pass --scale \(pipeline.resolver.scale)")
+        }
+        return try pipeline.run(image, width: image.width * scale, height: image.height * scale, alpha: .bicubic)
+    }
+}
