@@ -166,10 +166,15 @@ class GuidedSRNetwork(nn.Module):
         self.head = Conv(3, c, 3)
         self.groups = nn.ModuleList(ResidualGroup(cfg) for _ in range(cfg["groups"]))
         self.bodyConv = Conv(c, c, 3)
-        # Over 64 features a conv first reduces to 64 channels (not in `tiny`).
-        self.reduce = Conv(c, u, 3) if u < c else None
-        self.upsample = nn.ModuleList(Conv(u, 4 * u, 3) for _ in range(2 if self.scale == 4 else 1))
-        self.tail = Conv(u, 3, 3)
+        self.direct = cfg.get("upsampler", "progressive") == "direct"
+        if self.direct:  # one conv to 3 s^2 channels and a pixel shuffle (the `small` preset)
+            self.reduce, self.tail = None, None
+            self.upsample = nn.ModuleList([Conv(c, 3 * self.scale ** 2, 3)])
+        else:
+            # Over 64 features a conv first reduces to 64 channels (not in `tiny`).
+            self.reduce = Conv(c, u, 3) if u < c else None
+            self.upsample = nn.ModuleList(Conv(u, 4 * u, 3) for _ in range(2 if self.scale == 4 else 1))
+            self.tail = Conv(u, 3, 3)
 
     def forward(self, x, mean, severity):
         shallow = self.head(x)
@@ -179,10 +184,12 @@ class GuidedSRNetwork(nn.Module):
         f = self.bodyConv(f) + shallow
         if self.reduce is not None:
             f = leaky(self.reduce(f))
-        for conv in self.upsample:
-            f = F.pixel_shuffle(conv(f), 2)
         base = F.interpolate(x, size=(x.shape[2] * self.scale, x.shape[3] * self.scale), mode="bilinear",
                              align_corners=False, antialias=False)
+        if self.direct:
+            return F.pixel_shuffle(self.upsample[0](f), self.scale) + base
+        for conv in self.upsample:
+            f = F.pixel_shuffle(conv(f), 2)
         return self.tail(f) + base
 
 

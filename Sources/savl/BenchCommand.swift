@@ -52,7 +52,11 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the tensor engine: convolution passes, a training step and inference of a reference SR network.",
-        discussion: "Compare with `python3 benchmarks/pytorch_reference.py --json`, which runs the identical network in PyTorch.")
+        discussion: """
+            Compare with `python3 benchmarks/pytorch_reference.py --json`, which runs the identical network in PyTorch.
+            With --model, times a SAVL model's inference instead (encoder and SR network on one random \
+            --size x --size LR image, no tiling); `python3 benchmarks/upscale_speed.py` runs the same in PyTorch.
+            """)
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -63,11 +67,28 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size of the reference network.")
     var batch = 16
 
+    @Option(help: "Time this model's inference (an embedded model's name or a model file) instead.")
+    var model: String?
+
+    @Option(help: "With --model: the side of the square LR image.")
+    var size = 256
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
     func validate() throws {
         guard steps >= 1, batch >= 1 else { throw ValidationError("--steps and --batch must be at least 1") }
+        guard size >= 8 else { throw ValidationError("--size must be at least 8, got \(size)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
+        if let threads { ComputeRuntime.setThreads(threads) }
+        if let model {
+            let result = try ModelInferenceBenchmark.run(model: model, size: size, repeats: max(steps, 3))
+            try printResult(result)
+            return
+        }
         let conv = try measureConv2d(batch: batch, channels: 64, size: 48)
         let gflops = { (ms: Double) in 2 * Double(conv.macs) / (ms / 1000) / 1e9 }
 
@@ -102,6 +123,10 @@ struct BenchCommand: ParsableCommand {
             "params": Double(net.parameterCount), "peak_rss_mb": peakResidentMegabytes(),
             "rss_growth_mb": rssAfterSteps - rssAfterWarmup, "steps": Double(steps), "batch": Double(batch),
         ]
+        try printResult(result)
+    }
+
+    private func printResult(_ result: [String: Double]) throws {
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
