@@ -74,7 +74,7 @@ struct Panel {
     var left: Int, top: Int, right: Int, bottom: Int
 }
 
-/// An RGB drawing surface with lines, axes and a 5x7 pixel font.
+/// An RGB drawing surface with lines, axes and labels.
 struct PlotCanvas {
     typealias Colour = (Float, Float, Float)
     var image: Image
@@ -134,16 +134,7 @@ struct PlotCanvas {
     }
 
     mutating func text(_ string: String, x: Int, y: Int, colour: Colour, size: Int = 2) {
-        var penX = x
-        for character in string.uppercased() {
-            let rows = plotGlyphs[character] ?? plotGlyphs["?"]!
-            for (r, bits) in rows.enumerated() {
-                for bit in 0..<5 where bits & (0x10 >> bit) != 0 {
-                    for dy in 0..<size { for dx in 0..<size { set(penX + bit * size + dx, y + r * size + dy, colour) } }
-                }
-            }
-            penX += 6 * size
-        }
+        PixelFont.draw(string, into: &image, x: x, y: y, size: size, colour: [colour.0, colour.1, colour.2])
     }
 
     private func pixelX(_ v: Double, _ p: Panel) -> Int {
@@ -193,23 +184,3 @@ struct PlotCanvas {
         image.planes[2 * n + i] = colour.2
     }
 }
-
-/// Rows of a 5x7 font, most significant of five bits on the left.
-private let plotGlyphs: [Character: [UInt8]] = [
-    "A": [14, 17, 17, 31, 17, 17, 17], "B": [30, 17, 17, 30, 17, 17, 30], "C": [14, 17, 16, 16, 16, 17, 14],
-    "D": [28, 18, 17, 17, 17, 18, 28], "E": [31, 16, 16, 30, 16, 16, 31], "F": [31, 16, 16, 30, 16, 16, 16],
-    "G": [14, 17, 16, 23, 17, 17, 15], "H": [17, 17, 17, 31, 17, 17, 17], "I": [14, 4, 4, 4, 4, 4, 14],
-    "J": [7, 2, 2, 2, 2, 18, 12], "K": [17, 18, 20, 24, 20, 18, 17], "L": [16, 16, 16, 16, 16, 16, 31],
-    "M": [17, 27, 21, 21, 17, 17, 17], "N": [17, 17, 25, 21, 19, 17, 17], "O": [14, 17, 17, 17, 17, 17, 14],
-    "P": [30, 17, 17, 30, 16, 16, 16], "Q": [14, 17, 17, 17, 21, 18, 13], "R": [30, 17, 17, 30, 20, 18, 17],
-    "S": [15, 16, 16, 14, 1, 1, 30], "T": [31, 4, 4, 4, 4, 4, 4], "U": [17, 17, 17, 17, 17, 17, 14],
-    "V": [17, 17, 17, 17, 17, 10, 4], "W": [17, 17, 17, 21, 21, 21, 10], "X": [17, 17, 10, 4, 10, 17, 17],
-    "Y": [17, 17, 17, 10, 4, 4, 4], "Z": [31, 1, 2, 4, 8, 16, 31],
-    "0": [14, 17, 19, 21, 25, 17, 14], "1": [4, 12, 4, 4, 4, 4, 14], "2": [14, 17, 1, 2, 4, 8, 31],
-    "3": [31, 2, 4, 2, 1, 17, 14], "4": [2, 6, 10, 18, 31, 2, 2], "5": [31, 16, 30, 1, 1, 17, 14],
-    "6": [6, 8, 16, 30, 17, 17, 14], "7": [31, 1, 2, 4, 8, 8, 8], "8": [14, 17, 17, 14, 17, 17, 14],
-    "9": [14, 17, 17, 15, 1, 2, 12], ".": [0, 0, 0, 0, 0, 12, 12], "-": [0, 0, 0, 31, 0, 0, 0],
-    ":": [0, 12, 12, 0, 12, 12, 0], " ": [0, 0, 0, 0, 0, 0, 0], "(": [2, 4, 8, 8, 8, 4, 2],
-    ")": [8, 4, 2, 2, 2, 4, 8], ",": [0, 0, 0, 0, 12, 4, 8], "/": [1, 1, 2, 4, 8, 16, 16],
-    "_": [0, 0, 0, 0, 0, 0, 31], "+": [0, 4, 4, 31, 4, 4, 0], "?": [14, 17, 1, 2, 4, 0, 4],
-]

@@ -1,8 +1,8 @@
 import Foundation
 import Imaging
 
-/// Drawing for `savl inspect`: a perceptual colour map, a colour bar with tick labels in a small
-/// built-in pixel font, side-by-side sheets, and the principal axes of a covariance matrix.
+/// Drawing for `savl inspect`: a perceptual colour map, a colour bar with tick labels,
+/// side-by-side sheets, and the principal axes of a covariance matrix.
 enum InspectRendering {
     /// Viridis at nine evenly spaced points (perceptually uniform, readable in gray and by most colour-blind viewers).
     private static let viridis: [(Float, Float, Float)] = [
@@ -18,43 +18,6 @@ enum InspectRendering {
         return ((a.0 + (b.0 - a.0) * f) / 255, (a.1 + (b.1 - a.1) * f) / 255, (a.2 + (b.2 - a.2) * f) / 255)
     }
 
-    /// 5x7 glyphs of the characters tick labels use; `#` is ink.
-    private static let glyphs: [Character: [String]] = [
-        "0": [" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "],
-        "1": ["  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "],
-        "2": [" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"],
-        "3": ["#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "],
-        "4": ["   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "],
-        "5": ["#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "],
-        "6": ["  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "],
-        "7": ["#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "],
-        "8": [" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "],
-        "9": [" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "],
-        ".": ["     ", "     ", "     ", "     ", "     ", " ##  ", " ##  "],
-        "-": ["     ", "     ", "     ", "#####", "     ", "     ", "     "],
-        "+": ["     ", "  #  ", "  #  ", "#####", "  #  ", "  #  ", "     "],
-        "e": ["     ", "     ", " ### ", "#   #", "#####", "#    ", " ### "],
-    ]
-
-    /// Width in pixels of `text` drawn at `scale` (6 pixels a character, including spacing).
-    static func textWidth(_ text: String, scale: Int) -> Int { max(0, text.count * 6 - 1) * scale }
-
-    /// Draws `text` (digits, `.`, `-`, `+`, `e`) with its top-left corner at (x, y), in `ink`.
-    static func draw(_ text: String, into image: inout Image, x: Int, y: Int, scale: Int, ink: [Float]) {
-        for (i, character) in text.enumerated() {
-            guard let rows = glyphs[character] else { continue }
-            for (gy, row) in rows.enumerated() {
-                for (gx, cell) in row.enumerated() where cell == "#" {
-                    for dy in 0..<scale {
-                        for dx in 0..<scale {
-                            set(&image, x + (i * 6 + gx) * scale + dx, y + gy * scale + dy, ink)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     private static func set(_ image: inout Image, _ x: Int, _ y: Int, _ value: [Float]) {
         guard x >= 0, y >= 0, x < image.width, y < image.height else { return }
         for c in 0..<image.channels { image.planes[(c * image.height + y) * image.width + x] = value[min(c, value.count - 1)] }
@@ -65,7 +28,7 @@ enum InspectRendering {
     static func heatmap(_ values: [Float], width: Int, height: Int, low: Float, high: Float) -> Image {
         let scale = height >= 200 ? 2 : 1
         let labels = (0...4).map { Self.label(low + (high - low) * Float($0) / 4) }
-        let labelWidth = labels.map { textWidth($0, scale: scale) }.max() ?? 0
+        let labelWidth = labels.map { PixelFont.width(of: $0, size: scale) }.max() ?? 0
         let (gap, bar, tick, space) = (8 * scale, 14 * scale, 3 * scale, 5 * scale)
         let minimumBar = 5 * 12 * scale
         let totalHeight = max(height, minimumBar + 8 * scale)
@@ -90,7 +53,7 @@ enum InspectRendering {
             for x in (barLeft + bar)..<(barLeft + bar + tick) {
                 for t in 0..<scale { set(&out, x, y + t - scale / 2, [0]) }
             }
-            draw(text, into: &out, x: barLeft + bar + tick + space, y: y - 7 * scale / 2, scale: scale, ink: [0])
+            PixelFont.draw(text, into: &out, x: barLeft + bar + tick + space, y: y - 7 * scale / 2, size: scale, colour: [0])
         }
         return out
     }

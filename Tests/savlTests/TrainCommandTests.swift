@@ -127,7 +127,9 @@ import Testing
         let typo = dir.appendingPathComponent("typo.yml")
         try "steps: 3\noptimizer:\n  learningrate: 1e-3\n".write(to: typo, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
-            (["train"], "give exactly one of --config FILE.yml, --resume RUN_DIR or --plot RUN_DIR"),
+            (["train"], "give exactly one of --config FILE.yml, --resume RUN_DIR, --plot RUN_DIR or --export RUN_DIR"),
+            (["train", "--config", tinyConfig, "-o", dir.appendingPathComponent("m.safetensors").path], "-o and --latest only apply with --export"),
+            (["train", "--export", dir.path, "-o", dir.appendingPathComponent("m.safetensors").path], "best-weights.safetensors: no such file"),
             (["train", "--config", typo.path], "optimizer.learningrate: unknown key (did you mean 'learningRate'?)"),
             (["train", "--config", tinyConfig, "--set", "optimizer.learningRate=-1"], "optimizer.learningRate: must be positive"),
             (["train", "--config", tinyConfig, "--set", "data.degradation=jpeg"], "data.degradation: 'jpeg' is not one of"),

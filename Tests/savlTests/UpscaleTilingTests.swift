@@ -1,0 +1,122 @@
+import Foundation
+import Imaging
+import Layers
+import SAVL
+import SeededRandom
+import Tensors
+import Testing
+@testable import savl
+
+/// The tiling of `savl upscale`: plans, blending weights, receptive radius and streaming resampling, with tiny models.
+@Suite struct UpscaleTilingTests {
+    @Test func tiledOutputMatchesTheWholeImageModel() throws {
+        let dir = try temporaryDirectory("upscale-tiles")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let input = photo(width: 150, height: 110, channels: 3, seed: 1)
+        try writeImage(input, to: dir.appendingPathComponent("in.png"))
+        let out = dir.appendingPathComponent("out.png")
+        let run = try savl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
+                               "--tile", "64", "--bit-depth", "16", "--progress", "json"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let tiles = run.stderr.split(separator: "\n").filter { $0.contains("\"phase\":\"upscaling\"") }.count
+        #expect(tiles >= 9, "expected several tiles, got \(tiles)")
+
+        let (model, _) = try ModelFile.load(from: modelURL)
+        let whole = try GradMode.withoutGrad { try model(Tensor(shape: [1, 3, 110, 150], values: input.planes)) }
+        let reference = Image(width: 600, height: 440, channels: 3, planes: whole.values).quantized(bitDepth: 16)
+        let tiled = try readImage(at: out)
+        #expect(tiled.bitDepth == 16 && tiled.width == 600 && tiled.height == 440)
+        #expect(psnr(tiled.planes, reference.planes) > 50)
+    }
+
+    @Test func tileWeightsSumToOneAndExactPlansKeepTheRadius() {
+        for (length, tile, overlap, radius) in [(300, 64, 44, 14), (97, 40, 8, 14), (1000, 200, 60, 22), (50, 64, 20, 5)] {
+            let axis = TileAxis(length: length, tile: tile, overlap: overlap, radius: radius)
+            #expect(axis.extents.first?.lowerBound == 0 && axis.extents.last?.upperBound == length)
+            for scale in [1, 4] {
+                var total = [Float](repeating: 0, count: length * scale)
+                for (e, w) in zip(axis.extents, axis.weights(scale: scale)) {
+                    for (k, v) in w.enumerated() { total[e.lowerBound * scale + k] += v }
+                }
+                #expect(total.allSatisfy { abs($0 - 1) < 1e-6 }, "weights of \(length)/\(tile)/\(overlap) do not sum to 1")
+            }
+            #expect(axis.owned.map(\.count).reduce(0, +) == length)
+            #expect(axis.isExact(radius: radius) == (axis.extents.count == 1 || overlap >= 2 * radius + 16))
+        }
+    }
+
+    /// The receptive radius must cover every input pixel an output pixel depends on: perturb one LR pixel
+    /// and look at how far a tile's output changes (with the image-wide severity statistics held fixed,
+    /// as they are across the tiles of an image).
+    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4, SAVLConfig.Upsampler.progressive), (.none, 2, .progressive),
+                      (.deterministic, 4, .progressive), (.variational, 4, .direct)])
+    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int, upsampler: SAVLConfig.Upsampler) throws {
+        var config = try SAVLConfig.preset("tiny", scale: scale)
+        config.code = code
+        config.upsampler = upsampler
+        var rng = SeededGenerator(seed: 5)
+        let model = SAVLModel(config, rng: &rng)
+        model.eval()
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: config.latentDim))
+        let statistics = TiledSuperResolver.Statistics(varianceMean: 0.8, varianceStd: 0.3)
+        let side = 41, centre = 20
+        var image = photo(width: side, height: side, channels: 3, seed: 2)
+        let before = try resolver.superResolve(image, rows: 0..<side, columns: 0..<side, statistics: statistics).values
+        image.planes[centre * side + centre] += 0.5
+        let after = try resolver.superResolve(image, rows: 0..<side, columns: 0..<side, statistics: statistics).values
+        let n = side * scale
+        var reach = 0
+        for c in 0..<3 {
+            for y in 0..<n {
+                for x in 0..<n where before[(c * n + y) * n + x] != after[(c * n + y) * n + x] {
+                    reach = max(reach, abs(y / scale - centre), abs(x / scale - centre))
+                }
+            }
+        }
+        let radius = TiledSuperResolver.receptiveRadius(config)
+        #expect(reach <= radius && reach >= radius - 1, "changes reach \(reach) LR pixels; computed radius \(radius)")
+    }
+
+    /// `global` codes are pooled over the whole image and attention tiles sit on the window grid:
+    /// both still match the whole-image model.
+    @Test(arguments: ["global", "attention"])
+    func tilingMatchesForGlobalCodesAndAttention(variant: String) throws {
+        var config = try SAVLConfig.preset("tiny")
+        if variant == "global" { config.code = .global } else { config.blockKind = .attention }
+        var rng = SeededGenerator(seed: 8)
+        let model = SAVLModel(config, rng: &rng)
+        model.eval()
+        let input = photo(width: 70, height: 58, channels: 3, seed: 3)
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: config.latentDim))
+        let pipeline = UpscalePipeline(resolver: resolver, tile: 40, overlap: TiledSuperResolver.defaultOverlap(config), memoryBudget: 1 << 30)
+        #expect(pipeline.plan(width: 70, height: 58).count >= 4)
+        let tiled = try pipeline.run(input, width: 280, height: 232, alpha: .bicubic)
+        let whole = try GradMode.withoutGrad { try model(Tensor(shape: [1, 3, 58, 70], values: input.planes)).values }
+        #expect(psnr(tiled.planes, whole) > 50)
+    }
+
+    @Test func streamingResampleEqualsResizingTheWholeImage() {
+        let native = photo(width: 64, height: 52, channels: 3, seed: 4)
+        for (w, h) in [(40, 39), (150, 121), (64, 30), (7, 5)] {
+            let canvas = OutputCanvas(Image(width: w, height: h, channels: 3, value: 0))
+            let sink = ResampleSink(canvas: canvas, channelOffset: 0, channels: 3, inWidth: 64, inHeight: 52)
+            var row = 0
+            for count in [5, 1, 20, 26] {
+                var rows: [Float] = []
+                for c in 0..<3 {
+                    let start = (c * 52 + row) * 64
+                    rows += native.planes[start..<(start + count * 64)]
+                }
+                rows.withUnsafeBufferPointer { sink.consume($0.baseAddress!, count: count, planeStride: count * 64) }
+                row += count
+            }
+            sink.finish()
+            let expected = resize(native, width: w, height: h, method: .matlabBicubic)
+            let error = zip(canvas.image.planes, expected.planes).map { abs($0 - $1) }.max() ?? 0
+            #expect(error < 1e-5, "\(w)x\(h): max difference \(error)")
+        }
+    }
+
+    // MARK: - Colour, alpha, gray, depth, orientation
+}
