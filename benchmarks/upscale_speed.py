@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Inference speed of a savl model at x4 against the same network in PyTorch (CPU) and the ncnn
 Real-ESRGAN models users run, interleaved in one run; then the peak memory of `savl upscale` on a
-2000x2000 photo.
+2000x2000 photo (measured by GNU time, Debian package `time`).
 
     python3 benchmarks/upscale_speed.py [--model Models/savl-small-x4-v1.safetensors] [--size 256]
 
@@ -16,7 +16,6 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -72,20 +71,20 @@ def savl_seconds(savl, model, size, repeats, threads):
 
 
 def peak_rss_upscale(savl, model, side, threads):
-    """Peak RSS in MB of `savl upscale` on a side x side photo (a crop of a training photo, resized)."""
+    """Peak RSS in MB of `savl upscale` on a side x side photo (a training photo, resized), from GNU time:
+    a child's getrusage figure would count the pages of this (large) Python process it was forked from."""
     from PIL import Image
 
     source = sorted((REPO.parent / "shared/data/train/wikimedia").glob("*.png"))[0]
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / "photo.png"
         Image.open(source).convert("RGB").resize((side, side), Image.BICUBIC).save(photo)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
-        subprocess.run([savl, "upscale", str(photo), "-o", str(Path(tmp) / "out"), "--model", str(model),
-                        "--threads", str(threads), "--progress", "none"], check=True)
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", savl, "upscale", str(photo), "-o", str(Path(tmp) / "out"),
+                                 "--model", str(model), "--threads", str(threads), "--progress", "none"],
+                                check=True, capture_output=True, text=True)
         seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (peak / 1024 if peak > before else float("nan")), seconds
+    return int(result.stderr.strip().splitlines()[-1]) / 1024, seconds
 
 
 def check_same_network(savl, model, torch_forward, side=64):

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import SAVL
+import SeededRandom
 import Tensors
 
 /// Turns a training run into a model file to ship: the run's EMA weights, the code of a clean image
@@ -14,16 +15,30 @@ public enum ModelExport {
     }
 
     /// Writes `output` atomically from the run in `runDirectory`: its best-validation weights, or the
-    /// newest with `latest`. r_clean is the mean posterior over the bicubic downscales of the run's
-    /// validation photos (whole images, cropped to a multiple of the scale).
-    public static func export(runDirectory: URL, to output: URL, latest: Bool = false) throws -> Summary {
+    /// newest with `latest`, or the inference weights (EMA) of a checkpoint folder. r_clean is the mean
+    /// posterior over the bicubic downscales of the run's validation photos (whole images, cropped to a
+    /// multiple of the scale).
+    public static func export(runDirectory: URL, to output: URL, latest: Bool = false, checkpoint: URL? = nil) throws -> Summary {
         let run = TrainingRun(folder: runDirectory, keepLast: 1)
-        let source = latest ? run.weightsURL : run.bestWeightsURL
-        guard FileManager.default.fileExists(atPath: source.path) else {
-            throw TrainingError("\(source.path): no such file; is \(runDirectory.path) a training run that has saved weights?")
-        }
         let config = try TrainingConfig.load(contentsOf: run.configURL)
-        let (model, fileMetadata) = try ModelFile.load(from: source)
+        let model: SAVLModel
+        var fileMetadata: [String: String]
+        if let checkpoint {
+            let saved = try Checkpoint.read(from: checkpoint)
+            var weights = saved.model
+            for (name, value) in saved.ema { weights[name] = value }
+            var unused = SeededGenerator(seed: 0)
+            model = SAVLModel(saved.state.config.model, rng: &unused)
+            try model.load(stateDict: weights)
+            model.eval()
+            fileMetadata = ["step": "\(saved.state.step)", "weights": "ema"]
+        } else {
+            let source = latest ? run.weightsURL : run.bestWeightsURL
+            guard FileManager.default.fileExists(atPath: source.path) else {
+                throw TrainingError("\(source.path): no such file; is \(runDirectory.path) a training run that has saved weights?")
+            }
+            (model, fileMetadata) = try ModelFile.load(from: source)
+        }
         let code = try model.cleanCode(of: cleanImages(folder: config.validation.folder, scale: config.model.scale))
         var metadata = fileMetadata.filter { !["format", "architecture", "preset", "scale", "config"].contains($0.key) }
         metadata["training_steps"] = "\(config.steps)"

@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
             savl train --config FILE.yml [--run-dir DIR] [--steps N] [--set key=value ...]
             savl train --resume RUN_DIR [--steps N]
             savl train --plot RUN_DIR
-            savl train --export RUN_DIR -o MODEL.safetensors [--latest]
+            savl train --export RUN_DIR -o MODEL.safetensors [--latest | --checkpoint DIR]
 
             The configuration is YAML (see configs/*.yml); keys left out keep their defaults, an unknown \
             key is an error naming it, and every value is checked before any work starts. --set overrides \
@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
             --resume continues exactly where the run stopped. A truncated or corrupted checkpoint is \
             refused with a warning and the previous one is used.
             --export writes a model file to ship (e.g. for `savl upscale --model`): the run's best \
-            (or, with --latest, newest) EMA weights, the code of a clean image measured on the bicubic \
+            (or, with --latest, newest, or a checkpoint folder's) EMA weights, the code of a clean image measured on the bicubic \
             downscales of the validation photos (the reference of `--strength`), and the training steps and data.
             """)
 
@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(help: "With --export: the newest weights instead of the best-validation ones.")
     var latest = false
+
+    @Option(help: "With --export: the EMA weights of this checkpoint folder instead.")
+    var checkpoint: String?
 
     @Option(help: "The run folder of a new run (default runs/<config name>-<date>).")
     var runDir: String?
@@ -78,7 +81,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("give exactly one of --config FILE.yml, --resume RUN_DIR, --plot RUN_DIR or --export RUN_DIR")
         }
         if export != nil && output == nil { throw ValidationError("--export needs -o MODEL.safetensors, the file to write") }
-        if export == nil && (output != nil || latest) { throw ValidationError("-o and --latest only apply with --export") }
+        if export == nil && (output != nil || latest || checkpoint != nil) {
+            throw ValidationError("-o, --latest and --checkpoint only apply with --export")
+        }
+        if latest && checkpoint != nil { throw ValidationError("give --latest or --checkpoint, not both") }
         if config == nil {
             if runDir != nil { throw ValidationError("--run-dir only applies with --config (a resumed run stays in its folder)") }
             if !overrides.isEmpty { throw ValidationError("--set only applies with --config (a resumed run keeps its configuration)") }
@@ -102,7 +108,8 @@ struct TrainCommand: ParsableCommand {
         }
         if let threads { ComputeRuntime.setThreads(threads) }
         if let export, let output {
-            let summary = try ModelExport.export(runDirectory: URL(fileURLWithPath: export), to: URL(fileURLWithPath: output), latest: latest)
+            let summary = try ModelExport.export(runDirectory: URL(fileURLWithPath: export), to: URL(fileURLWithPath: output),
+                                                 latest: latest, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) })
             let code = summary.cleanCode.map { "clean code of \($0.count) values" } ?? "no degradation code"
             print("\(output): weights of step \(summary.step), \(summary.parameterCount) parameters, \(code)")
             return

@@ -82,6 +82,9 @@ import Testing
         let upscaled = try runSavl(["upscale", dir.appendingPathComponent("photos/p0.png").path, "-o", dir.appendingPathComponent("sr").path,
                                     "--model", model.path, "--strength", "0", "--threads", "1"])
         #expect(upscaled.status == 0, "stderr: \(upscaled.stderr)")
+        let fromCheckpoint = try runSavl(["train", "--export", run.path, "-o", model.path, "--threads", "1",
+                                          "--checkpoint", run.appendingPathComponent("checkpoints/step-00000006").path])
+        #expect(fromCheckpoint.status == 0 && fromCheckpoint.stdout.contains("weights of step 6"), "\(fromCheckpoint.stderr)")
         let noOutput = try runSavl(["train", "--export", run.path])
         #expect(noOutput.status != 0 && noOutput.stderr.contains("--export needs -o"))
     }
@@ -128,7 +131,7 @@ import Testing
         try "steps: 3\noptimizer:\n  learningrate: 1e-3\n".write(to: typo, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["train"], "give exactly one of --config FILE.yml, --resume RUN_DIR, --plot RUN_DIR or --export RUN_DIR"),
-            (["train", "--config", tinyConfig, "-o", dir.appendingPathComponent("m.safetensors").path], "-o and --latest only apply with --export"),
+            (["train", "--config", tinyConfig, "-o", dir.appendingPathComponent("m.safetensors").path], "-o, --latest and --checkpoint only apply with --export"),
             (["train", "--export", dir.path, "-o", dir.appendingPathComponent("m.safetensors").path], "best-weights.safetensors: no such file"),
             (["train", "--config", typo.path], "optimizer.learningrate: unknown key (did you mean 'learningRate'?)"),
             (["train", "--config", tinyConfig, "--set", "optimizer.learningRate=-1"], "optimizer.learningRate: must be positive"),
