@@ -35,11 +35,14 @@ let package = Package(
         .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["SAVL", "Degradations", "Evaluation", "Yams"], swiftSettings: fast),
 
+        // The model files of Models/, embedded in the binary.
+        .target(name: "CSAVLModels", cSettings: [.headerSearchPath("../../Models")]),
+
         // The command-line tool.
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "CSAVLModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),

@@ -20,6 +20,9 @@ public enum ModelExport {
     /// multiple of the scale).
     public static func export(runDirectory: URL, to output: URL, latest: Bool = false, checkpoint: URL? = nil) throws -> Summary {
         let run = TrainingRun(folder: runDirectory, keepLast: 1)
+        guard FileManager.default.fileExists(atPath: run.configURL.path) else {
+            throw TrainingError("\(runDirectory.path): not a training run folder (it has no config.yml)")
+        }
         let config = try TrainingConfig.load(contentsOf: run.configURL)
         let model: SAVLModel
         var fileMetadata: [String: String]

@@ -132,7 +132,7 @@ import Testing
         let cases: [([String], String)] = [
             (["train"], "give exactly one of --config FILE.yml, --resume RUN_DIR, --plot RUN_DIR or --export RUN_DIR"),
             (["train", "--config", tinyConfig, "-o", dir.appendingPathComponent("m.safetensors").path], "-o, --latest and --checkpoint only apply with --export"),
-            (["train", "--export", dir.path, "-o", dir.appendingPathComponent("m.safetensors").path], "best-weights.safetensors: no such file"),
+            (["train", "--export", dir.path, "-o", dir.appendingPathComponent("m.safetensors").path], "not a training run folder (it has no config.yml)"),
             (["train", "--config", typo.path], "optimizer.learningrate: unknown key (did you mean 'learningRate'?)"),
             (["train", "--config", tinyConfig, "--set", "optimizer.learningRate=-1"], "optimizer.learningRate: must be positive"),
             (["train", "--config", tinyConfig, "--set", "data.degradation=jpeg"], "data.degradation: 'jpeg' is not one of"),

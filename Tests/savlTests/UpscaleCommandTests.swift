@@ -267,10 +267,6 @@ import Testing
             let run = try savl(["upscale", input.path, "-o", out] + arguments)
             #expect(run.status == status && run.stderr.contains(message), "\(arguments): \(run.status) \(run.stderr)")
         }
-        if UpscaleModels.embedded.isEmpty {
-            let run = try savl(["upscale", input.path, "-o", out])
-            #expect(run.status == 1 && run.stderr.contains("no --model given and this build has no embedded models"))
-        }
         #expect(try savl(["upscale", input.path]).stderr.contains("give the output folder (or file) with -o"))
         #expect(!FileManager.default.fileExists(atPath: out))
     }
