@@ -29,8 +29,9 @@ struct TrainCommand: ParsableCommand {
             --resume continues exactly where the run stopped. A truncated or corrupted checkpoint is \
             refused with a warning and the previous one is used.
             --export writes a model file to ship (e.g. for `savl upscale --model`): the run's best \
-            (or, with --latest, newest, or a checkpoint folder's) EMA weights, the code of a clean image measured on the bicubic \
-            downscales of the validation photos (the reference of `--strength`), and the training steps and data.
+            (or, with --latest, newest, or a checkpoint folder's) EMA weights, the code of a clean \
+            image measured on the bicubic downscales of the validation photos (the reference of \
+            `--strength`), and the training steps and data.
             """)
 
     @Option(help: "A YAML training configuration (start a new run).")
