@@ -22,8 +22,8 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
     let sheetHeight = 2 * (th + label) + 3 * gap
     var canvas = Canvas(width: sheetWidth, height: sheetHeight, background: 0.12)
 
-    let colourHR = rgb(hr)
-    let colourLR = rgb(lr)
+    let colourHR = hr.rgb()
+    let colourLR = lr.rgb()
     // The detail crop: the centre of the HR, up to one tile, with the same region of the LR enlarged by `scale`.
     let cw = min(tw, hr.width) / scale * scale, ch = min(th, hr.height) / scale * scale
     let cx = (hr.width - cw) / 2 / scale * scale, cy = (hr.height - ch) / 2 / scale * scale
@@ -55,15 +55,6 @@ public func contactSheet(hr: Image, result: DegradationResult, scale: Int) -> Im
         canvas.paste(resize(heat, width: tw, height: th, method: .nearest), x: x, y: y + label)
     }
     return canvas.image
-}
-
-/// Three channels: gray is repeated.
-private func rgb(_ image: Image) -> Image {
-    if image.channels >= 3 {
-        return Image(width: image.width, height: image.height, channels: 3, planes: Array(image.planes[0..<(3 * image.pixelCount)]))
-    }
-    let plane = Array(image.planes[0..<image.pixelCount])
-    return Image(width: image.width, height: image.height, channels: 3, planes: plane + plane + plane)
 }
 
 /// Viridis: values from `low` to `high` run dark blue, teal, green, yellow; a constant map is mid-teal.

@@ -27,6 +27,14 @@ extension Image {
                      planes: Array(planes[0..<((channels - 1) * pixelCount)]), bitDepth: bitDepth, iccProfile: iccProfile)
     }
 
+    /// Three colour channels: alpha dropped, gray repeated into R, G and B; unchanged for RGB.
+    public func rgb() -> Image {
+        let colour = removingAlpha()
+        guard colour.channels == 1 else { return colour }
+        return Image(width: width, height: height, channels: 3, planes: colour.planes + colour.planes + colour.planes,
+                     bitDepth: bitDepth, iccProfile: iccProfile)
+    }
+
     /// Values rounded to `bitDepth` bits (8 or 16) and clamped to [0, 1], as saving to a file
     /// would: k / 255 or k / 65535 (rounding half up, like MATLAB's integer conversion).
     public func quantized(bitDepth depth: Int = 8) -> Image {

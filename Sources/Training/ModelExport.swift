@@ -56,8 +56,7 @@ public enum ModelExport {
     static func cleanImages(folder: String, scale: Int) throws -> [Tensor] {
         guard !folder.isEmpty else { throw TrainingError("the run has no validation folder to measure the clean code on") }
         return try PhotoDataset.imageFiles(in: [URL(fileURLWithPath: folder)]).map { file in
-            var image = try readImage(at: file).removingAlpha().quantized(bitDepth: 8)
-            if image.channels == 1 { image = Image(width: image.width, height: image.height, channels: 3, planes: image.planes + image.planes + image.planes) }
+            let image = try readImage(at: file).rgb().quantized(bitDepth: 8)
             let (w, h) = (image.width / scale, image.height / scale)
             let lr = resize(image.cropped(x: 0, y: 0, width: w * scale, height: h * scale), width: w, height: h, method: .matlabBicubic)
                 .quantized(bitDepth: 8)

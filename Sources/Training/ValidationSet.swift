@@ -52,7 +52,7 @@ public struct ValidationSet: @unchecked Sendable {
             }
             let side = min(config.hrCropSize, min(image.width, image.height) / scale * scale)
             guard side >= 8 * scale else { continue }
-            let hr = Self.rgb(image).cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
+            let hr = image.rgb().quantized(bitDepth: 8).cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
             var rng = SeededGenerator(seed: UInt64(config.seed)).fork(UInt64(items.count))
             let sampler = samplers.sampler(for: config.degradation, heterogeneousProbability: 0.5, using: &rng)
             let lr = try sampler.degrade(hr, scale: scale, using: &rng).result.lr
@@ -86,12 +86,5 @@ public struct ValidationSet: @unchecked Sendable {
             totalSSIM += try ssim(image, item.hr, border: scale, channel: .y)
         }
         return ValidationScore(psnr: totalPSNR / Double(items.count), ssim: totalSSIM / Double(items.count))
-    }
-
-    /// RGB with values on the 8-bit grid (gray replicated, alpha dropped).
-    private static func rgb(_ image: Image) -> Image {
-        let colour = image.removingAlpha().quantized(bitDepth: 8)
-        guard colour.channels == 1 else { return colour }
-        return Image(width: colour.width, height: colour.height, channels: 3, planes: colour.planes + colour.planes + colour.planes)
     }
 }

@@ -8,9 +8,7 @@ struct ModelUpscaler: Upscaler, @unchecked Sendable {
 
     init(_ loaded: UpscaleModels.Loaded, strength: Float) throws {
         let config = loaded.model.config
-        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
-        pipeline = UpscalePipeline(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(config),
-                                   memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
+        pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
         name = "savl \(config.preset) x\(config.scale) (\(loaded.source))"
     }
 

@@ -93,9 +93,7 @@ struct InspectCommand: ParsableCommand {
         }
         try writeImage(InspectRendering.sheet(pictures), to: written["sheet"]!, format: .png, bitDepth: 8)
         if sr {
-            let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
-            let pipeline = UpscalePipeline(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(config),
-                                           memoryBudget: memory << 20)
+            let pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: memory << 20)
             let result = try pipeline.run(input, width: input.width * config.scale, height: input.height * config.scale, alpha: .bicubic)
             written["sr"] = file("sr.png")
             try writeImage(result, to: written["sr"]!, format: .png)

@@ -134,3 +134,12 @@ struct UpscalePipeline {
         }
     }
 }
+
+extension UpscalePipeline {
+    /// A loaded model's pipeline with automatic tiles and the default overlap (`savl inspect`, `savl eval`).
+    init(_ loaded: UpscaleModels.Loaded, strength: Float, memoryBudget: Int) throws {
+        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
+        self.init(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(loaded.model.config),
+                  memoryBudget: memoryBudget)
+    }
+}
