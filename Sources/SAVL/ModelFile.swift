@@ -26,27 +26,33 @@ public enum ModelFile {
 
     /// Reads a model file and builds the model it describes, with its weights loaded.
     public static func load(from url: URL) throws -> (model: SAVLModel, metadata: [String: String]) {
-        let file = try SafeTensorsFile(contentsOf: url)
+        try load(SafeTensorsFile(contentsOf: url))
+    }
+
+    /// Builds the model a decoded model file describes (e.g. the bytes of an embedded model), with its
+    /// weights loaded; errors name `file.source`.
+    public static func load(_ file: SafeTensorsFile) throws -> (model: SAVLModel, metadata: [String: String]) {
+        let path = file.source
         guard file.metadata["format"] == format, file.metadata["architecture"] == "savl" else {
             let found = file.metadata["architecture"].map { "architecture '\($0)'" } ?? "no architecture in its metadata"
-            throw SAVLError("\(url.path): not a savl model file (\(found); expected format '\(format)', architecture 'savl')")
+            throw SAVLError("\(path): not a savl model file (\(found); expected format '\(format)', architecture 'savl')")
         }
         guard let json = file.metadata["config"]?.data(using: .utf8) else {
-            throw SAVLError("\(url.path): the metadata has no 'config'")
+            throw SAVLError("\(path): the metadata has no 'config'")
         }
         let config: SAVLConfig
         do {
             config = try JSONDecoder().decode(SAVLConfig.self, from: json)
             try config.validate()
         } catch {
-            throw SAVLError("\(url.path): the model configuration is unreadable: \(error)")
+            throw SAVLError("\(path): the model configuration is unreadable: \(error)")
         }
         var rng = SeededGenerator(seed: 0)
         let model = SAVLModel(config, rng: &rng)
         do {
             try model.load(stateDict: file.tensors)
         } catch {
-            throw SAVLError("\(url.path): weights do not match the \(config.preset) x\(config.scale) architecture: \(error)")
+            throw SAVLError("\(path): weights do not match the \(config.preset) x\(config.scale) architecture: \(error)")
         }
         model.eval()
         return (model, file.metadata)

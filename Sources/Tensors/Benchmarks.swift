@@ -1,5 +1,11 @@
 import Foundation
 
+extension Array where Element == Double {
+    /// The middle value once sorted (the upper middle of an even count): how benchmarks summarise
+    /// timings on a noisy machine. Nan for an empty array.
+    public var median: Double { isEmpty ? .nan : sorted()[count / 2] }
+}
+
 /// Median milliseconds of the three convolution passes, for `savl bench`.
 public struct ConvTimings: Codable, Sendable {
     public var forward: Double, backwardData: Double, backwardWeights: Double
@@ -23,7 +29,7 @@ public func measureConv2d(batch: Int, channels: Int, size: Int, kernel: Int = 3,
             try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return times.sorted()[times.count / 2]
+        return times.median
     }
     return ConvTimings(
         forward: try median { _ = try DNNLConv.forward(x, w, b, g) },

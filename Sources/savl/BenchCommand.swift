@@ -113,13 +113,12 @@ struct BenchCommand: ParsableCommand {
         let stepTimes = try (0..<steps).map { _ in try timed(trainStep) }
         let rssAfterSteps = residentMegabytes()
         let inferTimes = try (0..<max(steps, 3)).map { _ in try timed { _ = try GradMode.withoutGrad { try net(x) } } }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
         let result: [String: Double] = [
             "conv_fwd_ms": conv.forward, "conv_bwd_data_ms": conv.backwardData, "conv_bwd_weights_ms": conv.backwardWeights,
             "conv_fwd_gflops": gflops(conv.forward), "conv_bwd_data_gflops": gflops(conv.backwardData),
             "conv_bwd_weights_gflops": gflops(conv.backwardWeights),
-            "train_step_ms": median(stepTimes), "infer_ms": median(inferTimes),
+            "train_step_ms": stepTimes.median, "infer_ms": inferTimes.median,
             "params": Double(net.parameterCount), "peak_rss_mb": peakResidentMegabytes(),
             "rss_growth_mb": rssAfterSteps - rssAfterWarmup, "steps": Double(steps), "batch": Double(batch),
         ]

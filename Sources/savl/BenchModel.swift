@@ -21,7 +21,7 @@ enum ModelInferenceBenchmark {
         }
         _ = try once()
         let times = try (0..<repeats).map { _ in try once() }
-        let median = times.sorted()[times.count / 2]
+        let median = times.median
         return [
             "infer_ms": median, "lr_megapixels_per_s": Double(size * size) / 1e6 / (median / 1000),
             "params": Double(model.parameterCount), "peak_rss_mb": peakResidentMegabytes(), "size": Double(size),

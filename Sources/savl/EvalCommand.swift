@@ -44,7 +44,7 @@ struct EvalCommand: ParsableCommand {
     var model: String?
 
     @Option(help: "With --method model: the strength of restoration (see savl upscale).")
-    var strength: Float = 1
+    var strength: Float?
 
     @Option(help: ArgumentHelp("Score the SR images in DIR/<folder name>/ (same file names) instead of running a method.", valueName: "DIR"))
     var results: String?
@@ -70,14 +70,15 @@ struct EvalCommand: ParsableCommand {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if method != .model && model != nil { throw ValidationError("--model only applies with --method model") }
         if results != nil && method != .bicubic { throw ValidationError("--results scores existing files; it does not take --method") }
-        guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be a number >= 0, not \(strength)") }
+        if method != .model && strength != nil { throw ValidationError("--strength only applies with --method model") }
+        if let strength, !(strength.isFinite && strength >= 0) { throw ValidationError("--strength must be a number >= 0, not \(strength)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func upscaler() throws -> any Upscaler {
         switch method {
         case .bicubic: return BicubicUpscaler()
-        case .model: return try ModelUpscaler(UpscaleModels.load(model), strength: strength)
+        case .model: return try ModelUpscaler(UpscaleModels.load(model), strength: strength ?? 1)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import Tensors
 import Training
 
 /// Set by SIGINT or SIGTERM; the training loop checks it between steps.
@@ -156,13 +157,12 @@ struct TrainCommand: ParsableCommand {
     /// Prints the median step time of each stage and the peak resident memory.
     private func runBenchmark(_ config: TrainingConfig, steps: Int) throws {
         let result = try StepBenchmark.run(config: config, steps: steps, warmup: 1)
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let shape = "batch \(config.batchSize), \(config.lrCropSize)x\(config.lrCropSize) LR, x\(config.model.scale)"
         print("model \(config.model.preset) (\(result.parameterCount) parameters), \(shape), \(steps) timed steps per stage after 1 warm-up step")
         print("backend: \(ComputeRuntime.description)")
         for (label, times, macs) in [("stage 1 (joint):         ", result.stage1, result.stage1MACs),
                                      ("stage 2 (encoder frozen):", result.stage2, result.stage2MACs)] {
-            let ms = median(times)
+            let ms = times.median
             print(String(format: "%@ median %.0f ms/step (min %.0f, max %.0f), %.1f GFLOP of convolutions, %.1f GFLOP/s effective",
                          label, ms, times.min()!, times.max()!, 2 * Double(macs) / 1e9, 2 * Double(macs) / (ms / 1000) / 1e9))
         }

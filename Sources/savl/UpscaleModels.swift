@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import SAVL
 #if canImport(CSAVLModels)
 import CSAVLModels
@@ -66,12 +67,11 @@ enum UpscaleModels {
         return Loaded(model: model, metadata: metadata, source: name)
     }
 
-    /// `ModelFile` reads files, so an embedded model goes through a private temporary file.
     private static func loadEmbedded(name: String, bytes: UnsafeRawBufferPointer) throws -> Loaded {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("savl-\(getpid())-\(name).safetensors")
-        try Data(bytes).write(to: url, options: .atomic)
-        defer { try? FileManager.default.removeItem(at: url) }
-        let (model, metadata) = try ModelFile.load(from: url)
-        return Loaded(model: model, metadata: metadata, source: "embedded model \(name)")
+        // The bytes live in the binary for the whole run: no copy needed.
+        let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: bytes.count, deallocator: .none)
+        let file = try SafeTensorsFile(data: data, source: "embedded model \(name)")
+        let (model, metadata) = try ModelFile.load(file)
+        return Loaded(model: model, metadata: metadata, source: file.source)
     }
 }

@@ -103,6 +103,8 @@ import Testing
         #expect(noModel.status != 0 && noModel.stderr.contains("none.safetensors: no such file"), "stderr: \(noModel.stderr)")
         let mixed = try runSavl(["eval", testSet.path, "--model", model.path])
         #expect(mixed.status != 0 && mixed.stderr.contains("--model only applies with --method model"))
+        let strengthAlone = try runSavl(["eval", testSet.path, "--strength", "0.5"])
+        #expect(strengthAlone.status != 0 && strengthAlone.stderr.contains("--strength only applies with --method model"))
     }
 
     @Test func invalidArgumentsAreRejected() throws {
