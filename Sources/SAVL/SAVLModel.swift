@@ -8,10 +8,15 @@ public struct ObjectiveWeights: Codable, Equatable, Sendable {
     public var alpha: Float
     /// Weight of the KL to N(0, I) (mutual-information suppression).
     public var beta: Float
+    /// Whether the SR loss's gradient reaches the encoder in stage 1 (true: joint training). The SR
+    /// network reads mu itself, not a noisy sample, so the KL does not bound what that path can carry:
+    /// false leaves the code to the likelihood and KL terms.
+    public var srTrainsEncoder: Bool
 
-    public init(alpha: Float = 1, beta: Float = 0.01) {
+    public init(alpha: Float = 1, beta: Float = 0.01, srTrainsEncoder: Bool = true) {
         self.alpha = alpha
         self.beta = beta
+        self.srTrainsEncoder = srTrainsEncoder
     }
 }
 
@@ -98,7 +103,8 @@ public final class SAVLModel: Module {
         let (reconstruction, logScale) = try decoder(content: content, code: code)
         let rec = try LikelihoodDecoder.reconstructionLoss(lr, reconstruction, logScale: logScale)
         let kl = try post.klToStandardNormal()
-        let l1 = try l1Loss(sr(lr, guidance(post, height: lr.shape[2], width: lr.shape[3])), hr)
+        let read = weights.srTrainsEncoder ? post : Posterior(mean: post.mean.detached(), logVariance: post.logVariance?.detached())
+        let l1 = try l1Loss(sr(lr, guidance(read, height: lr.shape[2], width: lr.shape[3])), hr)
         let total = try l1 + rec * weights.alpha + kl * weights.beta
         return Objective(total: total, srL1: l1, reconstruction: rec, kl: kl)
     }

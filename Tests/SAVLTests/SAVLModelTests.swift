@@ -80,6 +80,24 @@ import Testing
         #expect(try objective.kl.item() == 0 && objective.srL1.values == objective.total.values)
     }
 
+    /// Without the SR path into the encoder, the encoder's gradient is that of alpha L_rec + beta KL alone.
+    @Test func srLossCanBeKeptOutOfTheEncoder() throws {
+        func encoderGradient(srTrainsEncoder: Bool, srOnly: Bool) throws -> [Float] {
+            var rng = SeededGenerator(seed: 5)
+            let model = SAVLModel(try .preset("tiny"), rng: &rng)
+            let lr = Tensor.uniform([1, 3, 8, 8], using: &rng), hr = Tensor.uniform([1, 3, 32, 32], using: &rng)
+            let weights = ObjectiveWeights(alpha: 1, beta: 0.01, srTrainsEncoder: srTrainsEncoder)
+            let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: weights, rng: &rng)
+            try (srOnly ? objective.srL1 : objective.total - objective.srL1).backward()
+            return model.encoder!.head.weight.value.grad?.values ?? []
+        }
+        let joint = try encoderGradient(srTrainsEncoder: true, srOnly: true)
+        #expect(!joint.isEmpty && joint.contains { $0 != 0 }, "joint training: the SR loss reaches the encoder")
+        #expect(try encoderGradient(srTrainsEncoder: false, srOnly: true).allSatisfy { $0 == 0 })
+        let separate = try encoderGradient(srTrainsEncoder: false, srOnly: false)
+        #expect(separate == (try encoderGradient(srTrainsEncoder: true, srOnly: false)) && separate.contains { $0 != 0 })
+    }
+
     @Test func scaleTwoAndPresetSizes() throws {
         var rng = SeededGenerator(seed: 4)
         let x2 = SAVLModel(try .preset("tiny", scale: 2), rng: &rng)
