@@ -39,7 +39,10 @@ def load_module(name, path):
 def encoder(model_path):
     fixtures = load_module("fixtures", REPO / "scripts/make_savl_fixtures.py")
     with safe_open(str(model_path), "pt") as f:
-        cfg = json.loads(f.metadata()["config"])
+        metadata = f.metadata() or {}
+        if "config" not in metadata:
+            sys.exit(f"{model_path}: not a savl model file (no 'config' metadata); make one with savl train --export")
+        cfg = json.loads(metadata["config"])
         weights = {k: f.get_tensor(k).float() for k in f.keys()}
     if cfg["code"] not in ("variational", "deterministic"):
         sys.exit(f"{model_path}: the probes need a per-pixel code (code is {cfg['code']})")

@@ -18,6 +18,16 @@ public struct ObjectiveWeights: Codable, Equatable, Sendable {
         self.beta = beta
         self.srTrainsEncoder = srTrainsEncoder
     }
+
+    private enum CodingKeys: String, CodingKey { case alpha, beta, srTrainsEncoder }
+
+    /// Decodes the weights; `srTrainsEncoder` is absent from the checkpoints of runs that predate it.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        alpha = try c.decode(Float.self, forKey: .alpha)
+        beta = try c.decode(Float.self, forKey: .beta)
+        srTrainsEncoder = try c.decodeIfPresent(Bool.self, forKey: .srTrainsEncoder) ?? true
+    }
 }
 
 /// The terms of the objective of one batch; `total` is what is minimised.

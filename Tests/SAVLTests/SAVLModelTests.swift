@@ -98,6 +98,13 @@ import Testing
         #expect(separate == (try encoderGradient(srTrainsEncoder: true, srOnly: false)) && separate.contains { $0 != 0 })
     }
 
+    @Test func objectiveWeightsOfOlderCheckpointsDecode() throws {
+        let old = try JSONDecoder().decode(ObjectiveWeights.self, from: Data(#"{"alpha": 1, "beta": 0.001}"#.utf8))
+        #expect(old == ObjectiveWeights(alpha: 1, beta: 0.001, srTrainsEncoder: true))
+        let new = ObjectiveWeights(alpha: 0.5, beta: 0.01, srTrainsEncoder: false)
+        #expect(try JSONDecoder().decode(ObjectiveWeights.self, from: JSONEncoder().encode(new)) == new)
+    }
+
     @Test func scaleTwoAndPresetSizes() throws {
         var rng = SeededGenerator(seed: 4)
         let x2 = SAVLModel(try .preset("tiny", scale: 2), rng: &rng)
