@@ -4,7 +4,7 @@ per-pixel posterior mean mu to (1) the ground-truth degradation maps of the hete
 sigma, blur width, JPEG quality: degradation should be decodable) and (2) the clean content at the same
 pixel, the luminance of the bicubic downscale of the HR image (content should not be).
 
-    python3 benchmarks/representation_probe.py --model "default=Models/savl-small-x4-v1.safetensors" \
+    python3 benchmarks/representation_probe.py --model "default=Models/savl-small-x4-v2.safetensors" \
         --model "beta 1e-3=runs/beta1e-3-x4/weights.safetensors"
 
 The test sets are those of benchmarks/evidence_table.py (built with `savl degrade` when missing). Probes

@@ -3,7 +3,7 @@
 Real-ESRGAN models users run, interleaved in one run; then the peak memory of `savl upscale` on a
 2000x2000 photo (measured by GNU time, Debian package `time`).
 
-    python3 benchmarks/upscale_speed.py [--model Models/savl-small-x4-v1.safetensors] [--size 256]
+    python3 benchmarks/upscale_speed.py [--model Models/savl-small-x4-v2.safetensors] [--size 256]
 
 savl: `savl bench --model M --size N --json` (encoder and SR network on one random N x N LR image,
 posterior mode, no tiling). PyTorch: the same network, built by scripts/make_savl_fixtures.py from the
@@ -111,7 +111,7 @@ def check_same_network(savl, model, torch_forward, side=64):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--savl", default=str(REPO / ".build/release/savl"))
-    parser.add_argument("--model", default=str(REPO / "Models/savl-small-x4-v1.safetensors"))
+    parser.add_argument("--model", default=str(REPO / "Models/savl-small-x4-v2.safetensors"))
     parser.add_argument("--size", type=int, default=256, help="side of the square LR image")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per round (after a warm-up)")
