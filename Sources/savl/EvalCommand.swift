@@ -43,7 +43,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --method model: an embedded model's name or a model file (default: the default model).")
     var model: String?
 
-    @Option(help: "With --method model: the strength of restoration (see savl upscale).")
+    @Option(help: "With --method model: the strength of restoration (see savl upscale; default 1).")
     var strength: Float?
 
     @Option(help: ArgumentHelp("Score the SR images in DIR/<folder name>/ (same file names) instead of running a method.", valueName: "DIR"))
