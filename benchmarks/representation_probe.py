@@ -14,7 +14,6 @@ probes on the LR pixel's own RGB values are printed as the first row. The encode
 (scripts/make_savl_fixtures.py's reference, which the Swift model is tested against).
 """
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -22,33 +21,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors import safe_open
 
-REPO = Path(__file__).resolve().parent.parent
+import reference_model
+
+REPO = reference_model.REPO
 MAPS = ["noiseSigma", "blurWidth", "jpegQuality"]
 TARGETS = MAPS + ["content"]
 
 
-def load_module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def encoder(model_path):
-    fixtures = load_module("fixtures", REPO / "scripts/make_savl_fixtures.py")
-    with safe_open(str(model_path), "pt") as f:
-        metadata = f.metadata() or {}
-        if "config" not in metadata:
-            sys.exit(f"{model_path}: not a savl model file (no 'config' metadata); make one with savl train --export")
-        cfg = json.loads(metadata["config"])
-        weights = {k: f.get_tensor(k).float() for k in f.keys()}
-    if cfg["code"] not in ("variational", "deterministic"):
-        sys.exit(f"{model_path}: the probes need a per-pixel code (code is {cfg['code']})")
-    model = fixtures.SAVLModel(cfg)
-    model.load_state_dict(weights, strict=True)
-    model.eval()
+    def per_pixel_code(cfg):
+        if cfg["code"] not in ("variational", "deterministic"):
+            return f"the probes need a per-pixel code (code is {cfg['code']})"
+
+    fixtures, _, model = reference_model.load(model_path, require=per_pixel_code)
 
     def mu(lr):
         with torch.no_grad():
@@ -116,7 +102,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(2)
 
-    evidence = load_module("evidence", REPO / "benchmarks/evidence_table.py")
+    evidence = reference_model.load_module("evidence", REPO / "benchmarks/evidence_table.py")
     folders = evidence.build_test_sets(args.savl, args.data, args.work)
     train = test_set_pixels(folders[("hetero", "BSD68")])
     test = test_set_pixels(folders[("hetero", "Set5")]) + test_set_pixels(folders[("hetero", "Set14")])

@@ -13,7 +13,6 @@ the family of realesr-general-x4v3, which the package does not ship). Medians ov
 is shared, so compare ratios taken in the same run.
 """
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -23,25 +22,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import reference_model
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def pytorch_model(model_path, threads):
     import torch
-    from safetensors import safe_open
 
-    spec = importlib.util.spec_from_file_location("fixtures", REPO / "scripts/make_savl_fixtures.py")
-    fixtures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fixtures)
     torch.set_num_threads(threads)
-    with safe_open(str(model_path), "pt") as f:
-        cfg = json.loads(f.metadata()["config"])
-        weights = {k: f.get_tensor(k).float() for k in f.keys()}
-    if cfg["blockKind"] != "conv" or cfg["code"] != "variational":
-        sys.exit("the PyTorch reference covers conv-block models with a variational code")
-    model = fixtures.SAVLModel(cfg)
-    model.load_state_dict(weights, strict=True)
-    model.eval()
+    def conv_variational(cfg):
+        if cfg["blockKind"] != "conv" or cfg["code"] != "variational":
+            return "the PyTorch reference covers conv-block models with a variational code"
+
+    fixtures, _, model = reference_model.load(model_path, require=conv_variational)
 
     def forward(lr):
         with torch.no_grad():
