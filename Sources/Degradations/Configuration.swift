@@ -17,6 +17,13 @@ public struct KernelMix: Codable, Equatable, Sendable {
     /// Real-ESRGAN's mix.
     public init() {}
 
+    /// Plain Gaussian kernels only: isotropic with probability `isotropic`, anisotropic otherwise.
+    public init(gaussianOnly isotropic: Double) {
+        self.isotropic = isotropic
+        anisotropic = 1 - isotropic
+        generalizedIsotropic = 0; generalizedAnisotropic = 0; plateauIsotropic = 0; plateauAnisotropic = 0
+    }
+
     /// The kinds with their probabilities, in a fixed order.
     var entries: [(KernelKind, Double)] {
         [(.isotropicGaussian, isotropic), (.anisotropicGaussian, anisotropic),
@@ -186,9 +193,35 @@ public struct DegradationConfig: Codable, Equatable, Sendable {
         var config = DegradationConfig()
         switch preset {
         case .bicubic: config.pipeline = .bicubic
+        case .mild: config = .mild
         case .realesrgan: break
         case .heterogeneous: config.heterogeneity = HeterogeneityConfig()
         }
+        return config
+    }
+
+    /// The `mild` preset: what a decent camera or a careful export leaves. The second-order pipeline with
+    /// light Gaussian blur (σ 0.2-1.0 px; isotropic 70 %, anisotropic 30 %, no heavy-tailed or sinc kernels), sizes mostly kept, low noise (Gaussian σ 1-5
+    /// or Poisson scale 0.05-0.5, then σ 1-3 or 0.05-0.3), JPEG 75-95 at every step, and the final sinc
+    /// filter half as often.
+    public static var mild: DegradationConfig {
+        var config = DegradationConfig()
+        for order in 0..<2 {
+            var s = order == 0 ? config.first : config.second
+            s.blurProbability = order == 0 ? 1 : 0.3
+            s.blur.sizes = 7...13
+            s.blur.sincProbability = 0
+            s.blur.kinds = KernelMix(gaussianOnly: 0.7)
+            s.blur.sigma = order == 0 ? 0.2...1.0 : 0.2...0.6
+            s.resize.up = 0.1; s.resize.down = 0.2; s.resize.keep = 0.7
+            s.resize.range = 0.75...1.25
+            s.noise.sigma = order == 0 ? 1...5 : 1...3
+            s.noise.poissonScale = order == 0 ? 0.05...0.5 : 0.05...0.3
+            s.jpegQuality = 75...95
+            if order == 0 { config.first = s } else { config.second = s }
+        }
+        config.final.sincProbability = 0.4
+        config.final.jpegQuality = 75...95
         return config
     }
 }
@@ -211,6 +244,8 @@ extension StageConfig {
 public enum DegradationPreset: String, Codable, CaseIterable, Sendable {
     /// MATLAB bicubic downscale only (the classic benchmark setting).
     case bicubic
+    /// Light blur, low noise and JPEG 75-95: a photo that is only a little soft (see `DegradationConfig.mild`).
+    case mild
     /// Real-ESRGAN's second-order pipeline with its x4plus training defaults.
     case realesrgan
     /// The second-order pipeline with blur width, noise level and JPEG quality varying over the image.
@@ -220,6 +255,7 @@ public enum DegradationPreset: String, Codable, CaseIterable, Sendable {
     public var shortName: String {
         switch self {
         case .bicubic: return "bicubic"
+        case .mild: return "mild"
         case .realesrgan: return "realesrgan"
         case .heterogeneous: return "hetero"
         }

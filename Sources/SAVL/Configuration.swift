@@ -20,7 +20,15 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
         case global
         /// No degradation code: a plain SR network of the same size.
         case none
+        /// No encoder: the SR network is guided by the ground-truth degradation maps of the training
+        /// pairs (`oracleChannels` of them, zero-padded to d channels) through the same guidance modules.
+        /// A research bound on what any code can give at this size, not a model for photos.
+        case oracle
     }
+
+    /// Channels of the ground-truth degradation maps an `oracle` model reads (the training pipeline's
+    /// per-pixel blur width, noise sigma and JPEG severity, and three per-image parameters).
+    public static let oracleChannels = 6
 
     /// How the SR network goes from LR features to the HR image.
     public enum Upsampler: String, Codable, Sendable, CaseIterable {
@@ -109,6 +117,9 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
         try check(latentDim >= 1, "latentDim", "must be at least 1, got \(latentDim)")
         try check(features >= 4, "features", "must be at least 4, got \(features)")
         try check(groups >= 1 && blocksPerGroup >= 1, "groups", "groups and blocksPerGroup must be at least 1")
+        if code == .oracle {
+            try check(latentDim >= Self.oracleChannels, "latentDim", "must be at least \(Self.oracleChannels) for the oracle (the maps it reads), got \(latentDim)")
+        }
         try check(encoderFeatures >= 1 && encoderBlocks >= 0, "encoderFeatures", "encoder needs features >= 1 and blocks >= 0")
         try check(decoderFeatures >= 1 && decoderBlocks >= 0, "decoderFeatures", "decoder needs features >= 1 and blocks >= 0")
         if blockKind == .attention {

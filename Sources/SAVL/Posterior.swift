@@ -42,10 +42,26 @@ public struct Posterior {
     public func severity(height: Int, width: Int) throws -> Tensor {
         let n = mean.shape[0]
         guard let logVariance, logVariance.shape[2] * logVariance.shape[3] > 1 else { return Tensor.zeros([n, 1, height, width]) }
-        let variance = try exp(logVariance).mean(axes: [1], keepDims: true)
-        let centred = try variance - variance.mean(axes: [2, 3], keepDims: true)
-        let std = try sqrt((centred * centred).mean(axes: [2, 3], keepDims: true) + 1e-6)
-        return try -(centred / std)
+        return try severityMap(level: exp(logVariance).mean(axes: [1], keepDims: true))
+    }
+}
+
+/// A severity map from a degradation level (N, 1, h, w) that is high where the degradation is strong:
+/// z-scored per image and negated, so high means mild. A constant level gives zeros.
+public func severityMap(level: Tensor) throws -> Tensor {
+    let centred = try level - level.mean(axes: [2, 3], keepDims: true)
+    let std = try sqrt((centred * centred).mean(axes: [2, 3], keepDims: true) + 1e-6)
+    return try -(centred / std)
+}
+
+extension Guidance {
+    /// The guidance of an `oracle` model: the ground-truth maps (N, k, h, w), zero-padded to `latentDim`
+    /// channels, stand for mu; their channel mean gives the severity map.
+    public static func oracle(maps: Tensor, latentDim: Int) throws -> Guidance {
+        let (n, k, h, w) = (maps.shape[0], maps.shape[1], maps.shape[2], maps.shape[3])
+        let mean = k < latentDim ? try concat([maps, Tensor.zeros([n, latentDim - k, h, w])], axis: 1) : maps
+        let severity = h * w > 1 ? try severityMap(level: maps.mean(axes: [1], keepDims: true)) : Tensor.zeros([n, 1, h, w])
+        return Guidance(mean: mean, severity: severity)
     }
 }
 

@@ -42,11 +42,14 @@ public enum ModelExport {
             }
             (model, fileMetadata) = try ModelFile.load(from: source)
         }
+        guard model.config.code != .oracle else {
+            throw TrainingError("\(runDirectory.path) trained an oracle model, which reads ground-truth degradation maps that photos do not have: it is a research bound, not a model to ship")
+        }
         let code = try model.cleanCode(of: cleanImages(folder: config.validation.folder, scale: config.model.scale))
         var metadata = fileMetadata.filter { !["format", "architecture", "preset", "scale", "config"].contains($0.key) }
         metadata["training_steps"] = "\(config.steps)"
         metadata["training_data"] = config.data.folders.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
-        metadata["training_degradation"] = config.data.degradation.rawValue
+        metadata["training_degradation"] = config.data.mix.shares.filter { $0.1 > 0 }.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")
         if let code { metadata["clean_code"] = code.map { String($0) }.joined(separator: ",") }
         try ModelFile.save(model, extraMetadata: metadata, to: output)
         return Summary(step: Int(fileMetadata["step"] ?? "") ?? 0, cleanCode: code, parameterCount: model.parameterCount)

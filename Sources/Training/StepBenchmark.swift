@@ -45,7 +45,9 @@ public enum StepBenchmark {
         var rng = SeededGenerator(seed: 0)
         let n = config.batchSize, h = config.lrCropSize, s = config.model.scale
         let batch = TrainingBatch(step: 0, lr: Tensor.uniform([n, 3, h, h], using: &rng), hr: Tensor.uniform([n, 3, h * s, h * s], using: &rng),
-                                  content: Tensor.uniform([n, 3, h, h], using: &rng))
+                                  content: Tensor.uniform([n, 3, h, h], using: &rng),
+                                  partner: Partner(lr: Tensor.uniform([n, 3, h, h], using: &rng), content: Tensor.uniform([n, 3, h, h], using: &rng)),
+                                  maps: Tensor.uniform([n, SAVLConfig.oracleChannels, h, h], using: &rng))
         var times: [[Double]] = [[], []]
         for i in 0..<benchConfig.steps {
             let start = DispatchTime.now().uptimeNanoseconds

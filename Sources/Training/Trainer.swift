@@ -138,7 +138,7 @@ public final class Trainer {
     func validate(into entry: inout LogEntry) throws {
         guard let validation else { return }
         let evaluator = try state.inferenceModel()
-        let score = try validation.score { try evaluator($0) }
+        let score = try validation.score { try evaluator($0, maps: $1) }
         entry.validationPSNR = score.psnr
         entry.validationSSIM = score.ssim
         entry.bicubicPSNR = validation.bicubic.psnr

@@ -1,6 +1,7 @@
 import Degradations
 import Foundation
 import Imaging
+import SAVL
 import SeededRandom
 import Tensors
 
@@ -14,6 +15,11 @@ public struct TrainingBatch: @unchecked Sendable {
     public let hr: Tensor
     /// Content z: the HR crop downscaled by MATLAB bicubic, (N, 3, h, w).
     public let content: Tensor
+    /// Crop B of cross-content re-degradation, degraded like `lr` with other noise: made in stage 1 when
+    /// `objective.crossContent` is on and the model has a likelihood decoder, else nil.
+    public let partner: Partner?
+    /// The ground-truth maps of `OracleMaps`, (N, `SAVLConfig.oracleChannels`, h, w): made for `oracle` models, else nil.
+    public let maps: Tensor?
 }
 
 /// Makes the training batch of any step from the photos, as a pure function of (seed, step).
@@ -32,11 +38,13 @@ public struct BatchBuilder: Sendable {
     public let batchSize: Int
     public let scale: Int
     public let data: DataConfig
+    private let config: TrainingConfig
     private let stream: SeededGenerator
     private let samplers: DegradationSamplers
 
     public init(photos: PhotoDataset, config: TrainingConfig) throws {
         self.photos = photos
+        self.config = config
         batchSize = config.batchSize
         scale = config.model.scale
         data = config.data
@@ -44,64 +52,84 @@ public struct BatchBuilder: Sendable {
         samplers = try DegradationSamplers()
     }
 
+    /// Whether the batch of `step` carries crop B of cross-content re-degradation.
+    func makesPartner(step: Int) -> Bool {
+        let hasDecoder = config.model.code != .none && config.model.code != .oracle
+        return config.objective.crossContent && hasDecoder && config.stage(ofStep: step) == 1
+    }
+
     /// The batch of the 0-based `step`.
     public func batch(step: Int) throws -> TrainingBatch {
         let crop = data.hrCropSize, lrSide = crop / scale
-        var lr = [Float](), hr = [Float](), content = [Float]()
+        let partnered = makesPartner(step: step), oracle = config.model.code == .oracle
+        var lr = [Float](), hr = [Float](), content = [Float](), partnerLR = [Float](), partnerContent = [Float](), maps = [Float]()
         lr.reserveCapacity(batchSize * 3 * lrSide * lrSide)
         hr.reserveCapacity(batchSize * 3 * crop * crop)
         content.reserveCapacity(batchSize * 3 * lrSide * lrSide)
         let generator = stream.fork(UInt64(step))
         for i in 0..<batchSize {
-            let pair = try self.pair(using: generator.fork(UInt64(i)))
+            let pair = try self.pair(using: generator.fork(UInt64(i)), partner: partnered)
             lr += pair.lr.planes
             hr += pair.hr.planes
             content += pair.content.planes
+            if let partner = pair.partner {
+                partnerLR += partner.lr.planes
+                partnerContent += partner.content.planes
+            }
+            if oracle { maps += OracleMaps.planes(parameters: pair.parameters, maps: pair.maps) }
         }
-        return TrainingBatch(step: step,
-                             lr: Tensor(shape: [batchSize, 3, lrSide, lrSide], values: lr),
+        let lrShape = [batchSize, 3, lrSide, lrSide]
+        return TrainingBatch(step: step, lr: Tensor(shape: lrShape, values: lr),
                              hr: Tensor(shape: [batchSize, 3, crop, crop], values: hr),
-                             content: Tensor(shape: [batchSize, 3, lrSide, lrSide], values: content))
+                             content: Tensor(shape: lrShape, values: content),
+                             partner: partnered ? Partner(lr: Tensor(shape: lrShape, values: partnerLR),
+                                                          content: Tensor(shape: lrShape, values: partnerContent)) : nil,
+                             maps: oracle ? Tensor(shape: [batchSize, SAVLConfig.oracleChannels, lrSide, lrSide], values: maps) : nil)
     }
 
-    /// One (LR, HR, content) triple drawn from `generator`.
-    func pair(using generator: SeededGenerator) throws -> (lr: Image, hr: Image, content: Image) {
+    /// One training pair drawn from `generator`: LR, HR, content, the degradation's parameters and maps,
+    /// and with `partner` crop B (another crop, degraded by the same parameters with its own noise).
+    func pair(using generator: SeededGenerator, partner: Bool = false) throws
+        -> (lr: Image, hr: Image, content: Image, parameters: DegradationParameters, maps: GroundTruthMaps, partner: (lr: Image, content: Image)?) {
         var rng = generator
+        let crop = data.hrCropSize
+        let hr = randomCrop(&rng)
+        let sampler = samplers.sampler(for: data.mix.preset(at: rng.uniformDouble()))
+        let (parameters, degraded) = try sampler.degrade(hr, scale: scale, using: &rng)
+        let content = resize(hr, width: crop / scale, height: crop / scale, method: .matlabBicubic)
+        guard partner else { return (degraded.lr, hr, content, parameters, degraded.maps, nil) }
+        // Drawn after A's degradation, so a run without partners makes the same A pairs.
+        var partnerRNG = rng.fork(1)
+        let hrB = randomCrop(&partnerRNG)
+        let lrB = try degrade(hrB, parameters: parameters, generator: &partnerRNG).lr
+        let contentB = resize(hrB, width: crop / scale, height: crop / scale, method: .matlabBicubic)
+        return (degraded.lr, hr, content, parameters, degraded.maps, (lrB, contentB))
+    }
+
+    /// A random photo, crop position and symmetry.
+    private func randomCrop(_ rng: inout SeededGenerator) -> Image {
         let crop = data.hrCropSize
         let index = rng.int(in: 0...(photos.photos.count - 1))
         let photo = photos.photos[index]
         let x = rng.int(in: 0...(photo.width - crop)), y = rng.int(in: 0...(photo.height - crop))
         let symmetry = SquareSymmetry(quarterTurns: data.rotations ? rng.int(in: 0...3) : 0,
                                       mirrored: data.flips ? rng.bernoulli(0.5) : false)
-        let hr = symmetry.apply(photos.crop(index, x: x, y: y, size: crop))
-        let sampler = samplers.sampler(for: data.degradation, heterogeneousProbability: data.heterogeneousProbability, using: &rng)
-        let (_, degraded) = try sampler.degrade(hr, scale: scale, using: &rng)
-        let content = resize(hr, width: crop / scale, height: crop / scale, method: .matlabBicubic)
-        return (degraded.lr, hr, content)
+        return symmetry.apply(photos.crop(index, x: x, y: y, size: crop))
     }
 }
 
-/// The degradation presets training and validation choose from.
+/// The samplers of the degradation presets training and validation choose from.
 struct DegradationSamplers: Sendable {
-    let bicubic: DegradationSampler
-    let realesrgan: DegradationSampler
-    let heterogeneous: DegradationSampler
+    private let samplers: [DegradationPreset: DegradationSampler]
 
     init() throws {
-        bicubic = try DegradationSampler(config: .preset(.bicubic))
-        realesrgan = try DegradationSampler(config: .preset(.realesrgan))
-        heterogeneous = try DegradationSampler(config: .preset(.heterogeneous))
+        var samplers: [DegradationPreset: DegradationSampler] = [:]
+        for preset in DegradationPreset.allCases { samplers[preset] = try DegradationSampler(config: .preset(preset)) }
+        self.samplers = samplers
     }
 
-    /// The sampler of `choice`; `mix` draws heterogeneous with the given probability from `rng`.
-    func sampler(for choice: DegradationChoice, heterogeneousProbability: Double, using rng: inout SeededGenerator) -> DegradationSampler {
-        switch choice {
-        case .bicubic: return bicubic
-        case .realesrgan: return realesrgan
-        case .heterogeneous: return heterogeneous
-        case .mix: return rng.bernoulli(heterogeneousProbability) ? heterogeneous : realesrgan
-        }
-    }
+    /// The sampler of `preset`.
+    func sampler(for preset: DegradationPreset) -> DegradationSampler { samplers[preset]! }
 }
 
 /// Keys of the independent random streams forked from the run's seed.

@@ -1,3 +1,4 @@
+import Degradations
 import Foundation
 import Layers
 import SAVL
@@ -12,7 +13,7 @@ import SAVL
 /// seed: 0
 /// steps: 3600
 /// model: {preset: small, scale: 4}
-/// data: {folders: [../shared/data/train], degradation: mix}
+/// data: {folders: [../shared/data/train], mix: {bicubic: 0.2, mild: 0.2, realesrgan: 0.3, heterogeneous: 0.3}}
 /// ```
 public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Seed of everything random: initial weights, batches, the posterior's samples (0).
@@ -85,16 +86,48 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public init() {}
 }
 
-/// How training pairs are degraded.
-public enum DegradationChoice: String, Codable, Sendable, CaseIterable {
-    /// MATLAB bicubic downscale only.
-    case bicubic
-    /// Real-ESRGAN's second-order pipeline.
-    case realesrgan
-    /// The second-order pipeline with spatially varying blur, noise and JPEG.
-    case heterogeneous
-    /// `heterogeneous` with probability `heterogeneousProbability`, `realesrgan` otherwise.
-    case mix
+/// The shares of the degradation presets among the training pairs; they sum to 1.
+///
+/// Clean (`bicubic`) and `mild` pairs teach the model to recognise a photo that needs little
+/// restoration; without them every input is treated as damaged.
+public struct DegradationMix: Codable, Equatable, Sendable {
+    /// MATLAB bicubic downscale only (0.2).
+    public var bicubic: Double = 0.2
+    /// Light blur, low noise, JPEG 75-95 (0.2).
+    public var mild: Double = 0.2
+    /// Real-ESRGAN's second-order pipeline (0.3).
+    public var realesrgan: Double = 0.3
+    /// The second-order pipeline with spatially varying blur, noise and JPEG (0.3).
+    public var heterogeneous: Double = 0.3
+
+    /// The default shares above.
+    public init() {}
+
+    /// The given shares.
+    public init(bicubic: Double, mild: Double, realesrgan: Double, heterogeneous: Double) {
+        (self.bicubic, self.mild, self.realesrgan, self.heterogeneous) = (bicubic, mild, realesrgan, heterogeneous)
+    }
+
+    /// All pairs from one preset.
+    public static func only(_ preset: DegradationPreset) -> DegradationMix {
+        DegradationMix(bicubic: preset == .bicubic ? 1 : 0, mild: preset == .mild ? 1 : 0,
+                       realesrgan: preset == .realesrgan ? 1 : 0, heterogeneous: preset == .heterogeneous ? 1 : 0)
+    }
+
+    /// Every preset with its share, in a fixed order.
+    public var shares: [(DegradationPreset, Double)] {
+        [(.bicubic, bicubic), (.mild, mild), (.realesrgan, realesrgan), (.heterogeneous, heterogeneous)]
+    }
+
+    /// The preset a uniform draw `u` in [0, 1) falls on.
+    public func preset(at u: Double) -> DegradationPreset {
+        var rest = u
+        for (preset, share) in shares where share > 0 {
+            if rest < share { return preset }
+            rest -= share
+        }
+        return shares.last { $0.1 > 0 }!.0
+    }
 }
 
 /// The training photos and how pairs are made from them.
@@ -105,7 +138,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Use at most this many photos (the first in path order); 0 means all (0).
     public var maxImages: Int = 0
     /// JPEG photos are shrunk by this factor (MATLAB bicubic) when loaded, to hide their
-    /// compression artefacts; 1 keeps them as they are (2).
+    /// compression artefacts, or by less where the factor would leave them smaller than the crop;
+    /// 1 keeps them as they are (2).
     public var jpegDownscale: Int = 2
     /// Side of the random HR crops, a multiple of the scale (192 for x4: 48 px LR).
     public var hrCropSize: Int = 192
@@ -113,10 +147,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var flips: Bool = true
     /// Random 90-degree rotations (true).
     public var rotations: Bool = true
-    /// The degradation pipeline that makes the LR of each pair (mix).
-    public var degradation: DegradationChoice = .mix
-    /// With `mix`, the probability of a heterogeneous degradation (0.5).
-    public var heterogeneousProbability: Double = 0.5
+    /// The shares of the degradation presets that make the LR of each pair (0.2 bicubic, 0.2 mild,
+    /// 0.3 realesrgan, 0.3 heterogeneous).
+    public var mix = DegradationMix()
     /// Batches prepared ahead by the background worker (3).
     public var prefetchBatches: Int = 3
 
@@ -134,7 +167,7 @@ public struct ValidationConfig: Codable, Equatable, Sendable {
     /// Side of the centre crop of each HR image, a multiple of the scale (128).
     public var hrCropSize: Int = 128
     /// How the validation LR images are made (heterogeneous).
-    public var degradation: DegradationChoice = .heterogeneous
+    public var degradation: DegradationPreset = .heterogeneous
     /// Seed of the validation degradations, independent of the training seed (0).
     public var seed: Int = 0
     /// Score the EMA weights every this many steps, and at the end (200). 0 scores only at the end.
@@ -213,7 +246,11 @@ extension TrainingConfig {
             try check(lrCropSize % model.windowSize == 0, "data.hrCropSize",
                       "must give an LR crop that is a multiple of the attention window \(model.windowSize), got \(lrCropSize) px")
         }
-        try check((0...1).contains(d.heterogeneousProbability), "data.heterogeneousProbability", "must be in [0, 1], got \(d.heterogeneousProbability)")
+        for (preset, share) in d.mix.shares {
+            try check(share >= 0 && share <= 1, "data.mix.\(preset.rawValue)", "must be in [0, 1], got \(share)")
+        }
+        let total = d.mix.shares.reduce(0) { $0 + $1.1 }
+        try check(abs(total - 1) < 1e-6, "data.mix", "shares must sum to 1, got \(total)")
         try check(d.prefetchBatches >= 1, "data.prefetchBatches", "must be at least 1, got \(d.prefetchBatches)")
 
         let v = validation

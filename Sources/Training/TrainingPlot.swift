@@ -24,8 +24,9 @@ public enum TrainingPlot {
         let smoothLoss = smoothed(loss), smoothL1 = smoothed(l1)
         let finite = (smoothLoss + smoothL1 + loss).filter(\.isFinite)
         let high = min(finite.max() ?? 1, (smoothLoss.filter(\.isFinite).max() ?? 1) * 1.5)
-        canvas.frame(lossPanel, x: xRange, y: ((finite.min() ?? 0) * 0.95)...max(high, (finite.min() ?? 0) + 1e-6),
-                     label: "TRAINING LOSS (SMOOTHED)")
+        // A heteroscedastic likelihood makes the loss negative: pad below by a share of the span, not a factor.
+        let lowest = finite.min() ?? 0, highest = max(high, lowest + 1e-6)
+        canvas.frame(lossPanel, x: xRange, y: (lowest - 0.05 * (highest - lowest))...highest, label: "TRAINING LOSS (SMOOTHED)")
         if let stageChange { canvas.verticalLine(at: stageChange, in: lossPanel, colour: grey) }
         canvas.curve(zip(steps, loss).map { ($0, $1) }, in: lossPanel, colour: pale, thickness: 1)
         canvas.curve(zip(steps, smoothL1).map { ($0, $1) }, in: lossPanel, colour: orange, thickness: 2)

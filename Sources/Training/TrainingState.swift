@@ -39,7 +39,7 @@ public final class TrainingState {
         let lr = config.learningRate(atStep: step)
         optimizer.learningRate = lr
         let objective = try model.objective(lr: batch.lr, hr: batch.hr, content: batch.content, weights: config.objective,
-                                            stage: stage, rng: &posteriorGenerator)
+                                            stage: stage, partner: batch.partner, maps: batch.maps, rng: &posteriorGenerator)
         let loss = try objective.total.item()
         guard loss.isFinite else {
             throw TrainingError("step \(step + 1): the loss is \(loss); lower optimizer.learningRate or optimizer.gradientClipNorm")

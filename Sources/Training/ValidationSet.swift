@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import Imaging
+import SAVL
 import SeededRandom
 import Tensors
 
@@ -20,14 +21,16 @@ public struct ValidationScore: Codable, Equatable, Sendable {
 ///
 /// ```swift
 /// let set = try ValidationSet(config: config.validation, scale: 4)
-/// let score = try set.score { lr in try model(lr) }
+/// let score = try set.score { lr, maps in try model(lr, maps: maps) }
 /// ```
 public struct ValidationSet: @unchecked Sendable {
-    /// One image: its LR input (1, 3, h, w) and HR target.
+    /// One image: its LR input (1, 3, h, w), HR target, and the ground-truth maps of its degradation
+    /// that an `oracle` model reads (`OracleMaps`, (1, `SAVLConfig.oracleChannels`, h, w)).
     public struct Item {
         public let name: String
         public let lr: Tensor
         public let hr: Image
+        public let maps: Tensor
     }
 
     public let items: [Item]
@@ -54,30 +57,32 @@ public struct ValidationSet: @unchecked Sendable {
             guard side >= 8 * scale else { continue }
             let hr = image.rgb().quantized(bitDepth: 8).cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
             var rng = SeededGenerator(seed: UInt64(config.seed)).fork(UInt64(items.count))
-            let sampler = samplers.sampler(for: config.degradation, heterogeneousProbability: 0.5, using: &rng)
-            let lr = try sampler.degrade(hr, scale: scale, using: &rng).result.lr
-            items.append(Item(name: file.lastPathComponent, lr: Tensor(shape: [1, 3, lr.height, lr.width], values: lr.planes), hr: hr))
+            let (parameters, result) = try samplers.sampler(for: config.degradation).degrade(hr, scale: scale, using: &rng)
+            let lr = result.lr
+            let maps = OracleMaps.planes(parameters: parameters, maps: result.maps)
+            items.append(Item(name: file.lastPathComponent, lr: Tensor(shape: [1, 3, lr.height, lr.width], values: lr.planes), hr: hr,
+                              maps: Tensor(shape: [1, SAVLConfig.oracleChannels, lr.height, lr.width], values: maps)))
         }
         guard !items.isEmpty else {
             throw DatasetError("\(folder.path): no validation image of at least \(8 * scale)x\(8 * scale) px")
         }
         self.items = items
-        bicubic = try Self.score(items, scale: scale) { lr in
+        bicubic = try Self.score(items, scale: scale) { lr, _ in
             let image = Image(width: lr.shape[3], height: lr.shape[2], channels: 3, planes: lr.values)
             let up = resize(image, width: image.width * scale, height: image.height * scale, method: .matlabBicubic)
             return Tensor(shape: [1, 3, up.height, up.width], values: up.planes)
         }
     }
 
-    /// Scores `upscale` (LR (1, 3, h, w) to SR (1, 3, h s, w s)), run without gradients.
-    public func score(_ upscale: (Tensor) throws -> Tensor) throws -> ValidationScore {
+    /// Scores `upscale` ((LR (1, 3, h, w), its maps) to SR (1, 3, h s, w s)), run without gradients.
+    public func score(_ upscale: (Tensor, Tensor) throws -> Tensor) throws -> ValidationScore {
         try GradMode.withoutGrad { try Self.score(items, scale: scale, upscale) }
     }
 
-    private static func score(_ items: [Item], scale: Int, _ upscale: (Tensor) throws -> Tensor) throws -> ValidationScore {
+    private static func score(_ items: [Item], scale: Int, _ upscale: (Tensor, Tensor) throws -> Tensor) throws -> ValidationScore {
         var totalPSNR = 0.0, totalSSIM = 0.0
         for item in items {
-            let sr = try upscale(item.lr)
+            let sr = try upscale(item.lr, item.maps)
             guard sr.shape == [1, 3, item.hr.height, item.hr.width] else {
                 throw DatasetError("validation: \(item.name) upscaled to \(sr.shape), expected [1, 3, \(item.hr.height), \(item.hr.width)]")
             }

@@ -3,6 +3,7 @@ import Degradations
 import Foundation
 import Imaging
 import SeededRandom
+import Training
 
 extension DegradationPreset: ExpressibleByArgument {}
 
@@ -12,7 +13,8 @@ struct DegradeCommand: ParsableCommand {
         commandName: "degrade",
         abstract: "Degrade HR images into LR images with parameters and per-pixel ground-truth maps.",
         discussion: """
-            Presets: bicubic (MATLAB bicubic downscale only), realesrgan (Real-ESRGAN's second-order \
+            Presets: bicubic (MATLAB bicubic downscale only), mild (light blur, low noise, JPEG 75-95), \
+            realesrgan (Real-ESRGAN's second-order \
             pipeline with its x4plus training settings), heterogeneous (the same pipeline with blur width, \
             noise level and JPEG quality varying over the image through soft masks).
             Writes DIR/NAME.png (LR), DIR/NAME.json (parameters); with --maps DIR/NAME_<map>.png (16-bit, \
@@ -31,10 +33,10 @@ struct DegradeCommand: ParsableCommand {
     @Option(help: "Downscaling factor (1-8).")
     var scale = 4
 
-    @Option(help: "bicubic | realesrgan | heterogeneous.")
+    @Option(help: "bicubic | mild | realesrgan | heterogeneous.")
     var preset: DegradationPreset = .realesrgan
 
-    @Option(help: "A configuration JSON to use instead of the preset (start from --print-config).")
+    @Option(help: "A configuration (YAML or JSON) laid over --preset: keys left out keep the preset's values, unknown keys are errors (start from --print-config).")
     var config: String?
 
     @Option(help: "Seed; each image's own seed is derived from it and the image's file name.")
@@ -194,16 +196,16 @@ struct DegradeCommand: ParsableCommand {
 
     private func resolvedConfig() throws -> DegradationConfig {
         guard let config else { return .preset(preset) }
-        let data: Data
+        let text: String
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: config))
+            text = try String(contentsOf: URL(fileURLWithPath: config), encoding: .utf8)
         } catch {
             throw Failure("cannot read the configuration \(config): \(error.localizedDescription)")
         }
         do {
-            return try JSONDecoder().decode(DegradationConfig.self, from: data)
-        } catch let error as DecodingError {
-            throw Failure("configuration \(config) does not parse: \(Self.describe(error))")
+            return try DegradationConfig.load(yaml: text, over: .preset(preset), source: config)
+        } catch let error as ConfigError {
+            throw Failure("configuration \(error.message)")
         }
     }
 
@@ -260,18 +262,5 @@ struct DegradeCommand: ParsableCommand {
         if !final.jpeg.isConstant { varying.append("jpeg") }
         let jpeg = final.jpeg.levels.map(String.init).joined(separator: "/")
         return "second-order, final jpeg \(jpeg)" + (varying.isEmpty ? "" : ", varying: " + varying.joined(separator: ", "))
-    }
-
-    /// A decoding error in words: which key, where.
-    static func describe(_ error: DecodingError) -> String {
-        func at(_ context: DecodingError.Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        }
-        switch error {
-        case let .keyNotFound(key, context): return "missing key \(key.stringValue) at \(at(context))"
-        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context): return at(context)
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -64,6 +64,9 @@ enum UpscaleModels {
         }
         guard FileManager.default.fileExists(atPath: name) else { throw SAVLError("--model \(name): no such file") }
         let (model, metadata) = try ModelFile.load(from: URL(fileURLWithPath: name))
+        guard model.config.code != .oracle else {
+            throw SAVLError("--model \(name) is an oracle model: it reads ground-truth degradation maps that photos do not have (a research bound, not a model for photos)")
+        }
         return Loaded(model: model, metadata: metadata, source: name)
     }
 

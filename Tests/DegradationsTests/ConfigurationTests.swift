@@ -1,4 +1,6 @@
 import Foundation
+import Imaging
+import SeededRandom
 import Testing
 @testable import Degradations
 
@@ -9,6 +11,35 @@ struct ConfigurationTests {
         let config = DegradationConfig.preset(preset)
         try config.validate()
         #expect(try JSONDecoder().decode(DegradationConfig.self, from: JSONEncoder().encode(config)) == config)
+    }
+
+    @Test("mild: light blur, low noise, JPEG 75-95, and a LR that stays close to the bicubic one")
+    func mildIsMild() throws {
+        let sampler = try DegradationSampler(config: .preset(.mild))
+        let realesrgan = try DegradationSampler(config: .preset(.realesrgan))
+        func shade(_ i: Int) -> Float {
+            let x = Float(i % 64), y = Float(i / 64 % 64)
+            return 0.5 + 0.3 * sin(x / 6) * cos(y / 9)
+        }
+        let hr = Image(width: 64, height: 64, channels: 3, planes: (0..<(3 * 64 * 64)).map(shade))
+        let bicubic = resize(hr, width: 16, height: 16, method: .matlabBicubic).planes
+        func distance(_ lr: Image) -> Float { zip(lr.planes, bicubic).map { Swift.abs($0 - $1) }.reduce(0, +) / Float(bicubic.count) }
+        var mild: [Float] = [], strong: [Float] = []
+        for seed in 0..<40 {
+            var rng = SeededGenerator(seed: UInt64(seed))
+            let p = sampler.sample(hrWidth: 64, hrHeight: 64, scale: 4, using: &rng)
+            let first = try #require(p.first), second = try #require(p.second), final = try #require(p.final)
+            for stage in [first, second] {
+                #expect(stage.noise.strength.levels.allSatisfy { $0 <= (stage.noise.kind == .gaussian ? 5 : 0.5) })
+                #expect(stage.jpegQuality >= 75)
+                if let blur = stage.blur { #expect(BlurKernel(blur.base).width <= 1.0 + 1e-9) }
+            }
+            #expect(final.jpeg.levels.allSatisfy { $0 >= 75 } && p.masks.isEmpty)
+            mild.append(distance(try degrade(hr, parameters: p, generator: &rng).lr))
+            var other = SeededGenerator(seed: UInt64(seed))
+            strong.append(distance(try realesrgan.degrade(hr, scale: 4, using: &other).result.lr))
+        }
+        #expect(mild.reduce(0, +) < 0.5 * strong.reduce(0, +), "mild \(mild.reduce(0, +) / 40), realesrgan \(strong.reduce(0, +) / 40)")
     }
 
     @Test("invalid probabilities and ranges are all reported, each by its field")

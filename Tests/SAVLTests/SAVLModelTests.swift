@@ -61,13 +61,15 @@ import Testing
         var rng = SeededGenerator(seed: 2)
         var config = try SAVLConfig.preset("tiny")
         config.code = code
+        if code == .oracle { config.latentDim = SAVLConfig.oracleChannels }
         let model = SAVLModel(config, rng: &rng)
         let lr = Tensor.uniform([2, 3, 8, 8], using: &rng), hr = Tensor.uniform([2, 3, 32, 32], using: &rng)
-        let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: ObjectiveWeights(), rng: &rng)
+        let maps = code == .oracle ? Tensor.uniform([2, SAVLConfig.oracleChannels, 8, 8], using: &rng) : nil
+        let objective = try model.objective(lr: lr, hr: hr, content: lr, weights: ObjectiveWeights(), maps: maps, rng: &rng)
         try objective.total.backward()
         #expect(model.sr.head.weight.value.grad != nil)
-        #expect((model.encoder?.head.weight.value.grad != nil) == (code != .none))
-        #expect(try GradMode.withoutGrad { try model(lr) }.shape == [2, 3, 32, 32])
+        #expect((model.encoder?.head.weight.value.grad != nil) == (code != .none && code != .oracle))
+        #expect(try GradMode.withoutGrad { try model(lr, maps: maps) }.shape == [2, 3, 32, 32])
     }
 
     @Test func stageTwoLeavesTheEncoderUntouched() throws {

@@ -1,5 +1,8 @@
+import Degradations
 import Foundation
 import Imaging
+import SAVL
+import SeededRandom
 import Testing
 @testable import Training
 
@@ -57,7 +60,7 @@ import Testing
     @Test func batchesDependOnlyOnSeedAndStep() throws {
         let space = try Workspace("batches", count: 3)
         defer { space.remove() }
-        let config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, degradation: .mix)
+        let config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, mix: DegradationMix())
         let photos = try PhotoDataset(folders: [space.photos], minimumSide: config.data.hrCropSize)
         let builder = try BatchBuilder(photos: photos, config: config)
         let batch = try builder.batch(step: 3)
@@ -81,7 +84,7 @@ import Testing
     @Test func pairsHoldTheContentOfTheirHRCrop() throws {
         let space = try Workspace("pairs", count: 2)
         defer { space.remove() }
-        let config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, degradation: .heterogeneous)
+        let config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, mix: .only(.heterogeneous))
         let builder = try BatchBuilder(photos: PhotoDataset(folders: [space.photos], minimumSide: 32), config: config)
         let batch = try builder.batch(step: 0)
         let side = 32 * 32 * 3
@@ -90,5 +93,86 @@ import Testing
         #expect(Array(batch.content.values[(8 * 8 * 3)..<(2 * 8 * 8 * 3)]) == content.planes)
         #expect(batch.lr.values.allSatisfy { abs(($0 * 255).rounded() - $0 * 255) < 1e-3 && (0...1).contains($0) })
         #expect(batch.lr.values != batch.content.values, "the LR is degraded, not the clean downscale")
+    }
+}
+
+/// The degradation mix, cross-content partners and the oracle's maps.
+@Suite struct PairRecipeTests {
+    @Test func mixDrawsEachPresetInItsShare() {
+        let mix = DegradationMix(bicubic: 0.2, mild: 0, realesrgan: 0.3, heterogeneous: 0.5)
+        #expect(mix.preset(at: 0) == .bicubic && mix.preset(at: 0.1999) == .bicubic)
+        #expect(mix.preset(at: 0.2) == .realesrgan && mix.preset(at: 0.4999) == .realesrgan)
+        #expect(mix.preset(at: 0.5) == .heterogeneous && mix.preset(at: 0.999999) == .heterogeneous)
+        #expect(DegradationMix.only(.mild).preset(at: 0.7) == .mild)
+        #expect(DegradationMix().shares.map(\.1) == [0.2, 0.2, 0.3, 0.3])
+    }
+
+    /// Clean pairs are the bicubic downscale on the 8-bit grid, and their oracle maps are zero.
+    @Test func cleanPairsAreClean() throws {
+        let space = try Workspace("clean", count: 2)
+        defer { space.remove() }
+        var config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, mix: .only(.bicubic))
+        config.model.code = .oracle
+        config.model.latentDim = 6
+        let builder = try BatchBuilder(photos: PhotoDataset(folders: [space.photos], minimumSide: 32), config: config)
+        let batch = try builder.batch(step: 1)
+        #expect(batch.lr.values == batch.content.values.map { ($0 * 255).rounded() / 255 })
+        #expect(batch.maps?.shape == [2, 6, 8, 8] && batch.maps?.values.allSatisfy { $0 == 0 } == true)
+        #expect(batch.partner == nil)
+    }
+
+    /// Crop B is another crop with the same degradation and other noise; it exists only in stage 1 of a
+    /// model with a decoder, and A's pairs are the same with or without it.
+    @Test func partnersShareTheDegradationInStageOne() throws {
+        let space = try Workspace("partners", count: 3)
+        defer { space.remove() }
+        var config = try tinyConfig(photos: space.photos, steps: 10, stage1Steps: 5, mix: .only(.realesrgan))
+        let photos = try PhotoDataset(folders: [space.photos], minimumSide: 32)
+        let plain = try BatchBuilder(photos: photos, config: config).batch(step: 2)
+        config.objective.crossContent = true
+        let builder = try BatchBuilder(photos: photos, config: config)
+        let batch = try builder.batch(step: 2)
+        #expect(batch.lr.values == plain.lr.values && batch.hr.values == plain.hr.values)
+        let partner = try #require(batch.partner)
+        #expect(partner.lr.shape == batch.lr.shape && partner.content.shape == batch.content.shape)
+        #expect(partner.content.values != batch.content.values && partner.lr.values != batch.lr.values)
+        #expect(try builder.batch(step: 7).partner == nil, "stage 2 needs no partner")
+        config.model.code = .none
+        #expect(try BatchBuilder(photos: photos, config: config).batch(step: 2).partner == nil, "no decoder, no partner")
+
+        let pair = try builder.pair(using: SeededGenerator(seed: 5), partner: true)
+        let again = try builder.pair(using: SeededGenerator(seed: 5), partner: true)
+        #expect(pair.parameters.pipeline == .secondOrder && again.partner?.lr.planes == pair.partner?.lr.planes)
+    }
+
+    /// The oracle's planes: the three maps scaled, then the per-image parameters, constant over the image.
+    @Test func oracleMapsFollowTheParameters() throws {
+        let sampler = try DegradationSampler(config: .preset(.heterogeneous))
+        var rng = SeededGenerator(seed: 3)
+        let hr = syntheticPhoto(width: 64, height: 64, variant: 1)
+        let (p, result) = try sampler.degrade(hr, scale: 4, using: &rng)
+        let planes = OracleMaps.planes(parameters: p, maps: result.maps)
+        let n = 16 * 16
+        #expect(planes.count == SAVLConfig.oracleChannels * n)
+        #expect(Array(planes[0..<n]) == result.maps.blurWidth.map { $0 / 3 })
+        #expect(Array(planes[n..<(2 * n)]) == result.maps.noiseSigma.map { $0 / 25 })
+        #expect(Array(planes[(2 * n)..<(3 * n)]) == result.maps.jpegQuality.map { (100 - $0) / 70 })
+        for c in 3..<6 { #expect(Set(planes[(c * n)..<((c + 1) * n)]).count == 1) }
+        let jpeg = Float(100 - min(p.first!.jpegQuality, p.second!.jpegQuality)) / 70
+        #expect(planes[5 * n] == jpeg)
+        #expect(planes.allSatisfy { $0 >= 0 && $0 <= 2 })
+    }
+
+    /// JPEG photos are shrunk by `jpegDownscale`, or by less to keep the crop: a 481x321 photo (BSDS500)
+    /// becomes 288x192 for a 192 px crop, and 240x160 for a 160 px crop.
+    @Test func jpegShrinkKeepsTheCrop() throws {
+        let folder = try temporaryFolder("shrink")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try writeImage(syntheticPhoto(width: 481, height: 321, variant: 0), to: folder.appendingPathComponent("bsds.jpg"))
+        let kept = try PhotoDataset(folders: [folder], jpegDownscale: 2, minimumSide: 192)
+        #expect(kept.photos.map { [$0.width, $0.height] } == [[288, 192]])
+        let halved = try PhotoDataset(folders: [folder], jpegDownscale: 2, minimumSide: 160)
+        #expect(halved.photos.map { [$0.width, $0.height] } == [[240, 160]])
+        #expect(throws: DatasetError.self) { try PhotoDataset(folders: [folder], jpegDownscale: 2, minimumSide: 400) }
     }
 }

@@ -55,7 +55,7 @@ struct Workspace {
 }
 
 /// The `tiny` x4 model on `photos`, batches of 2 crops of 32 px (8 px LR): fast enough for debug-build tests.
-func tinyConfig(photos: URL, steps: Int, stage1Steps: Int, degradation: DegradationChoice = .bicubic) throws -> TrainingConfig {
+func tinyConfig(photos: URL, steps: Int, stage1Steps: Int, mix: DegradationMix = .only(.bicubic)) throws -> TrainingConfig {
     var config = TrainingConfig()
     config.model = try SAVLConfig.preset("tiny", scale: 4)
     config.steps = steps
@@ -66,7 +66,7 @@ func tinyConfig(photos: URL, steps: Int, stage1Steps: Int, degradation: Degradat
     config.optimizer.emaDecay = 0.9
     config.data.folders = [photos.path]
     config.data.hrCropSize = 32
-    config.data.degradation = degradation
+    config.data.mix = mix
     config.data.jpegDownscale = 1
     config.validation.folder = photos.path
     config.validation.images = 2

@@ -56,7 +56,7 @@ extension TrainingRuns {
         @Test func resumeGivesTheLossesOfAnUninterruptedRun() throws {
             let space = try Workspace("resume")
             defer { space.remove() }
-            var config = try tinyConfig(photos: space.photos, steps: 8, stage1Steps: 5, degradation: .mix)
+            var config = try tinyConfig(photos: space.photos, steps: 8, stage1Steps: 5, mix: DegradationMix())
             config.validation.every = 3
             config.checkpoints.every = 2
 

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import SeededRandom
 import Testing
+import Training
 @testable import savl
 
 @Suite("savl degrade")
@@ -101,9 +102,30 @@ struct DegradeCommandTests {
         try JSONEncoder().encode(config).write(to: configURL)
         let error = message([input.appendingPathComponent("hr2.png").path, "-o", out.path, "--config", configURL.path])
         #expect(error.contains("first.noise.grayProbability: 2.0 is not a probability"))
-        try Data("{\"pipeline\": \"secondOrder\"}".utf8).write(to: configURL)
-        #expect(message([input.appendingPathComponent("hr2.png").path, "-o", out.path, "--config", configURL.path]).contains("missing key"))
+        try Data("first:\n  noise: {greyProbability: 0.5}\n".utf8).write(to: configURL)
+        #expect(message([input.appendingPathComponent("hr2.png").path, "-o", out.path, "--config", configURL.path])
+            .contains("first.noise.greyProbability: unknown key (did you mean 'grayProbability'?)"))
+        try Data("final: {jpegQuality: many}\n".utf8).write(to: configURL)
+        #expect(message([input.appendingPathComponent("hr2.png").path, "-o", out.path, "--config", configURL.path])
+            .contains("final.jpegQuality[0]: expected an integer, got 'many'"))
         #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test("a YAML configuration is laid over the preset: keys left out keep the preset's values")
+    func partialConfig() throws {
+        let input = try folder([(64, 64)])
+        let configURL = input.appendingPathComponent("jpeg.yml")
+        try Data("final:\n  jpegQuality: [90, 92]   # only this changes\nheterogeneity: {jpegProbability: 0}\n".utf8).write(to: configURL)
+        let out = input.appendingPathComponent("out")
+        _ = try run([input.appendingPathComponent("hr0.png").path, "-o", out.path, "--preset", "realesrgan", "--config", configURL.path])
+        let record = try JSONDecoder().decode(DegradationRecord.self, from: Data(contentsOf: out.appendingPathComponent("hr0.json")))
+        #expect(record.parameters.final?.jpeg.levels.allSatisfy { (90...92).contains($0) } == true)
+        let config = try DegradationConfig.load(yaml: String(contentsOf: configURL, encoding: .utf8), over: .preset(.realesrgan))
+        var expected = DegradationConfig.preset(.realesrgan)
+        expected.final.jpegQuality = 90...92
+        expected.heterogeneity = HeterogeneityConfig()
+        expected.heterogeneity?.jpegProbability = 0
+        #expect(config == expected)
     }
 
     @Test("--print-config gives a configuration that --config accepts and that reproduces the preset")

@@ -135,7 +135,7 @@ import Testing
             (["train", "--export", dir.path, "-o", dir.appendingPathComponent("m.safetensors").path], "not a training run folder (it has no config.yml)"),
             (["train", "--config", typo.path], "optimizer.learningrate: unknown key (did you mean 'learningRate'?)"),
             (["train", "--config", tinyConfig, "--set", "optimizer.learningRate=-1"], "optimizer.learningRate: must be positive"),
-            (["train", "--config", tinyConfig, "--set", "data.degradation=jpeg"], "data.degradation: 'jpeg' is not one of"),
+            (["train", "--config", tinyConfig, "--set", "validation.degradation=jpeg"], "validation.degradation: 'jpeg' is not one of"),
             (["train", "--config", tinyConfig, "--set", "steps"], "--set steps: expected key=value"),
             (["train", "--config", dir.appendingPathComponent("none.yml").path], "none.yml: cannot read the configuration"),
             (["train", "--config", tinyConfig, "--steps", "0"], "--steps must be at least 1"),
