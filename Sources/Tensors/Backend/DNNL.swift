@@ -1,33 +1,6 @@
 import CDNNL
 import Foundation
 
-/// Which kernels operations run on.
-public enum KernelPath: Sendable {
-    /// oneDNN primitives where one exists (the default).
-    case fast
-    /// Plain Swift (or im2col + OpenBLAS) reference kernels, which tests compare the fast path against.
-    case reference
-}
-
-/// Chooses the kernel path for the operations that have a fast path (per thread).
-public enum Kernel {
-    private static let key = "savl.Tensors.Kernel.path"
-
-    /// The path in effect on this thread.
-    public static var path: KernelPath {
-        Thread.current.threadDictionary[key] == nil ? .fast : .reference
-    }
-
-    /// Runs `body` with `path` in effect on this thread, then restores the previous one.
-    public static func with<T>(_ path: KernelPath, _ body: () throws -> T) rethrows -> T {
-        let dict = Thread.current.threadDictionary
-        let previous = dict[key]
-        dict[key] = path == .reference ? true : nil
-        defer { dict[key] = previous }
-        return try body()
-    }
-}
-
 extension Layout {
     /// Channels per block of the blocked layout: 16 where oneDNN runs AVX-512 kernels, else 8.
     /// `SAVL_BLOCK=8` or `16` overrides it (for benchmarks).
