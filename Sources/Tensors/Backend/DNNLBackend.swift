@@ -104,30 +104,39 @@ struct DNNLBackend: Backend {
         try DNNLConv.backwardWeights(gy, x, g, bias: bias)
     }
 
+    /// Under bf16 (`Engine.precision`) the operands are rounded to bf16 and the product accumulated
+    /// and written in f32; where oneDNN has no bf16 matmul it runs in f32.
     func matmul(_ a: Tensor, _ b: Tensor, batch: Int, transA: Bool, transB: Bool) throws -> Tensor {
+        if Engine.precision == .bf16, let out = try? matmul(a, b, batch: batch, transA: transA, transB: transB, .bf16) { return out }
+        return try matmul(a, b, batch: batch, transA: transA, transB: transB, .f32)
+    }
+
+    private func matmul(_ a: Tensor, _ b: Tensor, batch: Int, transA: Bool, transB: Bool, _ type: ElementType) throws -> Tensor {
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         let m = transA ? ac : ar, n = transB ? br : bc
         let bBatch = b.count / (br * bc)
-        let out = Tensor(shape: [batch, m, n], storage: Storage(count: batch * m * n))
         func md(_ rows: Int, _ cols: Int, _ batch: Int, _ trans: Bool) -> dnnl_memory_desc_t {
             // Logical [batch, r, c] of a stored [batch, c, r] when transposed.
             let dims = trans ? [batch, cols, rows] : [batch, rows, cols]
             let strides = trans ? [rows * cols, 1, cols] : [rows * cols, cols, 1]
             var d = dnnl_memory_desc_t()
-            _ = dnnl_memory_desc_init_by_strides(&d, 3, DNNL.dims(dims), dnnl_f32, DNNL.dims(strides))
+            _ = dnnl_memory_desc_init_by_strides(&d, 3, DNNL.dims(dims), type.dnnl, DNNL.dims(strides))
             return d
         }
         var mda = md(ar, ac, batch, transA), mdb = md(br, bc, bBatch, transB)
         var mdc = DNNL.desc([batch, m, n], dnnl_abc)
-        let p = try PrimitiveCache.get("matmul \(batch) \(ar)x\(ac) \(transA) \(bBatch) \(br)x\(bc) \(transB)") {
+        let p = try PrimitiveCache.get("matmul \(batch) \(ar)x\(ac) \(transA) \(bBatch) \(br)x\(bc) \(transB)\(type == .bf16 ? " bf16" : "")") {
             var d = dnnl_matmul_desc_t()
             try DNNL.check(dnnl_matmul_desc_init(&d, &mda, &mdb, nil, &mdc), "matmul")
             return try Primitive(op: &d, what: "matmul")
         }
-        try p.execute([(Arg.src, mda, UnsafeMutableRawPointer(a.storage.pointer)),
-                       (Arg.weights, mdb, UnsafeMutableRawPointer(b.storage.pointer)),
-                       (Arg.dst, mdc, UnsafeMutableRawPointer(out.storage.pointer))])
+        // The operands are contiguous, so their bf16 copies are element-by-element conversions.
+        let (sa, sb) = type == .bf16 ? (try DNNL.converted(a.storage, to: .bf16), try DNNL.converted(b.storage, to: .bf16)) : (a.storage, b.storage)
+        let out = Tensor(shape: [batch, m, n], storage: Storage(count: batch * m * n))
+        try withExtendedLifetime((sa, sb)) {
+            try p.execute([(Arg.src, mda, sa.raw), (Arg.weights, mdb, sb.raw), (Arg.dst, mdc, out.storage.raw)])
+        }
         return out
     }
 
