@@ -1,7 +1,7 @@
 import Foundation
 
 /// The element type of a buffer.
-public enum ElementType: String, Sendable {
+enum ElementType: String, Sendable {
     /// IEEE 754 binary32: every tensor's values, weights and gradients.
     case f32
     /// bfloat16 (the upper half of an f32: 8 exponent bits, 7 stored mantissa bits): the inputs of
@@ -9,7 +9,7 @@ public enum ElementType: String, Sendable {
     case bf16
 
     /// Bytes per element.
-    public var size: Int { self == .f32 ? 4 : 2 }
+    var size: Int { self == .f32 ? 4 : 2 }
 }
 
 /// A 64-byte aligned buffer of `count` elements of one type, owned by one or more tensors.
