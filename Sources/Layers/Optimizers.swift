@@ -40,8 +40,30 @@ public final class Adam {
             let key = ObjectIdentifier(p)
             let state = moments[key] ?? (Tensor.zeros(p.value.shape), Tensor.zeros(p.value.shape))
             moments[key] = state
-            try p.value.adamStep(grad: g, m: state.m, v: state.v, step: stepCount, lr: learningRate, beta1: beta1, beta2: beta2,
-                                 eps: eps, weightDecay: weightDecay, decoupled: decoupledWeightDecay)
+            try update(p.value, grad: g, m: state.m, v: state.v)
+        }
+    }
+
+    /// One Adam step on parameter `p` with gradient `grad` and moments `m`, `v` (all updated in place).
+    ///
+    /// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    /// `weightDecay` is added to the gradient (Adam, L2) or, when decoupled, applied as p *= 1 - lr wd (AdamW).
+    /// Everything is f32, whatever the engine's precision: the parameters are the master copy.
+    private func update(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor) throws {
+        let grad = grad.layout == p.layout ? grad : try grad.detached().inLayout(p.layout)
+        let t = stepCount, lr = learningRate, beta1 = beta1, beta2 = beta2, eps = eps
+        let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(t))), c2 = 1 - Float(Foundation.pow(Double(beta2), Double(t)))
+        let stepSize = lr / c1, invSqrtC2 = 1 / c2.squareRoot()
+        let shrink: Float = decoupledWeightDecay ? 1 - lr * weightDecay : 1
+        let l2: Float = decoupledWeightDecay ? 0 : weightDecay
+        try p.updateInPlace("adamStep", with: [grad, m, v]) { values, others in
+            let p = values.baseAddress!, gp = others[0].baseAddress!, mp = others[1].baseAddress!, vp = others[2].baseAddress!
+            for i in 0..<values.count {
+                let gi = gp[i] + l2 * p[i]
+                mp[i] = beta1 * mp[i] + (1 - beta1) * gi
+                vp[i] = beta2 * vp[i] + (1 - beta2) * gi * gi
+                p[i] = p[i] * shrink - stepSize * mp[i] / (vp[i].squareRoot() * invSqrtC2 + eps)
+            }
         }
     }
 

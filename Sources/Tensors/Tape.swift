@@ -53,7 +53,7 @@ extension Tensor {
         for t in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             guard let node = t.node else {
-                let g = g.layout == t.layout ? g : Kernels.reorder(g, to: t.layout)
+                let g = Kernels.reorder(g, to: t.layout)
                 t.grad = try t.grad.map { try Kernels.accumulate($0, g) } ?? g
                 continue
             }

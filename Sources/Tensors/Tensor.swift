@@ -94,7 +94,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// The values in row-major order of the logical shape, whatever the layout.
     public var values: [Float] {
-        let t = layout == .plain ? self : Kernels.reorder(self, to: .plain)
+        let t = plain
         return Array(UnsafeBufferPointer(start: t.storage.pointer, count: count))
     }
 

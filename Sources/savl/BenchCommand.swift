@@ -76,6 +76,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .auto
+
     func validate() throws {
         guard steps >= 1, batch >= 1 else { throw ValidationError("--steps and --batch must be at least 1") }
         guard size >= 8 else { throw ValidationError("--size must be at least 8, got \(size)") }
@@ -84,6 +87,8 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeRuntime.setThreads(threads) }
+        try ComputeRuntime.setPrecision(precision)
+        FileHandle.standardError.write(Data("backend: \(ComputeRuntime.description)\n".utf8))
         if let model {
             let result = try ModelInferenceBenchmark.run(model: model, size: size, repeats: max(steps, 3))
             try printResult(result)

@@ -52,6 +52,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .auto
+
     @Option(help: "Compare the Y channel (y) or the colour channels (rgb).")
     var channel: MetricChannel = .y
 
@@ -84,6 +87,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeRuntime.setThreads(threads) }
+        try ComputeRuntime.setPrecision(precision)
         let upscaler = try self.upscaler()
         let resultsURL = results.map { URL(fileURLWithPath: $0) }
         let benchmark = Benchmark(scale: scale, upscaler: upscaler, border: border, channel: channel, maxPixels: maxPixels,

@@ -77,6 +77,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .auto
+
     func validate() throws {
         let modes = [config, resume, plot, export].compactMap { $0 }.count
         guard modes == 1 else {
@@ -109,6 +112,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         if let threads { ComputeRuntime.setThreads(threads) }
+        try ComputeRuntime.setPrecision(precision)
         if let export, let output {
             let summary = try ModelExport.export(runDirectory: URL(fileURLWithPath: export), to: URL(fileURLWithPath: output),
                                                  latest: latest, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) })

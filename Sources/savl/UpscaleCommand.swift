@@ -120,6 +120,9 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .auto
+
     @Option(help: "Progress on stderr: auto (a status line on a terminal), json (one object a line) or none.")
     var progress: ProgressMode = .auto
 
@@ -162,6 +165,7 @@ struct UpscaleCommand: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeRuntime.setThreads(threads) }
+        try ComputeRuntime.setPrecision(precision)
         let loaded: UpscaleModels.Loaded
         let cleanCode: [Float]
         do {

@@ -1,6 +1,7 @@
-import CDNNL
+import ArgumentParser
 import COpenBLAS
 import Foundation
+import Tensors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,22 +25,28 @@ enum ComputeRuntime {
         return ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// The backend, e.g. `oneDNN 2.6.3 on CPU (avx2), 2 threads`.
+    /// The backend, e.g. `oneDNN 2.6.3 on CPU (avx2), 2 threads, f32`: the last word is the precision in use.
     static var description: String {
-        let v = dnnl_version().pointee
-        let isa: String
-        switch dnnl_get_effective_cpu_isa() {
-        case dnnl_cpu_isa_avx512_core_amx: isa = "avx512 amx"
-        case dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core: isa = "avx512"
-        case dnnl_cpu_isa_avx2_vnni, dnnl_cpu_isa_avx2: isa = "avx2"
-        case dnnl_cpu_isa_avx: isa = "avx"
-        default: isa = "sse4.1"
-        }
-        return "oneDNN \(v.major).\(v.minor).\(v.patch) on CPU (\(isa)), \(threads) thread\(threads == 1 ? "" : "s")"
+        "oneDNN \(Engine.version) on CPU (\(Engine.cpuISA)), \(threads) thread\(threads == 1 ? "" : "s"), \(Engine.precision)"
+    }
+
+    /// Uses `precision` (`--precision`) for the tensor operations that follow, on every thread.
+    /// Fails with a message naming the CPU's instruction set when bf16 cannot run here.
+    static func setPrecision(_ precision: Precision) throws {
+        try Engine.setPrecision(precision)
     }
 
     private static func openMP<F>(_ name: String, as type: F.Type) -> F? {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
         return unsafeBitCast(symbol, to: type)
     }
+}
+
+/// The engine's precision, visible to every command's file (not all of them import Tensors).
+typealias Precision = Tensors.Precision
+
+extension Precision: ExpressibleByArgument {
+    /// The help text of `--precision`, shared by the commands that take it.
+    static let help = ArgumentHelp(
+        "Arithmetic of convolutions and matrix products: f32, bf16 (mixed precision: bf16 inputs, f32 accumulation, weights and outputs; needs AMX or avx512_core_bf16) or auto (bf16 where the CPU has AMX, else f32).")
 }

@@ -1,33 +1,6 @@
 import CDNNL
 import Foundation
 
-/// Which kernels operations run on.
-public enum KernelPath: Sendable {
-    /// oneDNN primitives where one exists (the default).
-    case fast
-    /// Plain Swift (or im2col + OpenBLAS) reference kernels, which tests compare the fast path against.
-    case reference
-}
-
-/// Chooses the kernel path for the operations that have a fast path (per thread).
-public enum Kernel {
-    private static let key = "savl.Tensors.Kernel.path"
-
-    /// The path in effect on this thread.
-    public static var path: KernelPath {
-        Thread.current.threadDictionary[key] == nil ? .fast : .reference
-    }
-
-    /// Runs `body` with `path` in effect on this thread, then restores the previous one.
-    public static func with<T>(_ path: KernelPath, _ body: () throws -> T) rethrows -> T {
-        let dict = Thread.current.threadDictionary
-        let previous = dict[key]
-        dict[key] = path == .reference ? true : nil
-        defer { dict[key] = previous }
-        return try body()
-    }
-}
-
 extension Layout {
     /// Channels per block of the blocked layout: 16 where oneDNN runs AVX-512 kernels, else 8.
     /// `SAVL_BLOCK=8` or `16` overrides it (for benchmarks).
@@ -72,10 +45,10 @@ enum DNNL {
     }
 
     /// A memory descriptor for dims with a format tag (`dnnl_format_tag_any` lets the primitive choose).
-    static func desc(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+    static func desc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ type: ElementType = .f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map(Int64.init) + [Int64](repeating: 0, count: 12 - dims.count)
-        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, dnnl_f32, tag)
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, type.dnnl, tag)
         precondition(status == dnnl_success, "oneDNN memory descriptor for \(dims) failed")
         return md
     }
@@ -104,6 +77,44 @@ enum DNNL {
     static func size(_ md: dnnl_memory_desc_t) -> Int {
         var md = md
         return dnnl_memory_desc_get_size(&md)
+    }
+
+    /// The elements of `s` converted to `type` in the same order (`s` itself when it has that type):
+    /// on the calling thread below `Kernels.parallelThreshold` elements, else by a oneDNN reorder.
+    /// Both round to nearest, ties to even.
+    static func converted(_ s: Storage, to type: ElementType) throws -> Storage {
+        if s.elementType == type { return s }
+        let out = Storage(count: s.count, of: type)
+        if s.count < Kernels.parallelThreshold {
+            if type == .bf16 {
+                let src = s.pointer, dst = out.bf16Pointer
+                for i in 0..<s.count { dst[i] = BFloat16.bits(src[i]) }
+            } else {
+                let src = s.bf16Pointer, dst = out.pointer
+                for i in 0..<s.count { dst[i] = BFloat16.float(src[i]) }
+            }
+            return out
+        }
+        let from = desc([s.count], dnnl_a, s.elementType), to = desc([s.count], dnnl_a, type)
+        let r = try PrimitiveCache.get("convert \(s.count) \(s.elementType) to \(type)") { try Primitive(reorderFrom: from, to: to) }
+        try r.execute([(Arg.src, from, s.raw), (Arg.dst, to, out.raw)])
+        return out
+    }
+
+    /// The element type of a descriptor's data (f32 unless bf16).
+    static func elementType(_ md: dnnl_memory_desc_t) -> ElementType { md.data_type == dnnl_bf16 ? .bf16 : .f32 }
+}
+
+extension ElementType {
+    /// oneDNN's data type.
+    var dnnl: dnnl_data_type_t { self == .f32 ? dnnl_f32 : dnnl_bf16 }
+}
+
+extension Storage {
+    /// A buffer for the memory `md` describes (its size and element type), contents undefined.
+    convenience init(for md: dnnl_memory_desc_t) {
+        let type = DNNL.elementType(md)
+        self.init(count: (DNNL.size(md) + type.size - 1) / type.size, of: type)
     }
 }
 

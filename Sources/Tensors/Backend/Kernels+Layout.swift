@@ -1,34 +1,10 @@
-import CDNNL
 import Foundation
 
+/// Kernels that both backends share: sums, broadcasts, permutes and their index helpers, on the plain layout.
 extension Kernels {
-    /// The same logical tensor in another memory layout.
-    static func reorder(_ x: Tensor, to layout: Layout) -> Tensor {
-        if x.layout == layout { return x }
-        precondition(x.rank == 4 && x.shape[1] % Layout.blockSize == 0, "blocked layout needs a 4-D tensor with channels a multiple of \(Layout.blockSize), got \(x.shape)")
-        let out = Tensor(shape: x.shape, layout: layout, storage: Storage(count: x.storage.count))
-        if useDNNL(x.count) {
-            let src = DNNL.desc(of: x), dst = DNNL.desc(of: out)
-            do {
-                let p = try PrimitiveCache.get("reorder \(x.shape) \(x.layout) \(layout)") { try Primitive(reorderFrom: src, to: dst) }
-                try p.execute([(Arg.src, src, UnsafeMutableRawPointer(x.storage.pointer)), (Arg.dst, dst, UnsafeMutableRawPointer(out.storage.pointer))])
-                return out
-            } catch {
-                // Fall through to the reference loop; a reorder of valid shapes has no reason to fail.
-            }
-        }
-        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], bs = Layout.blockSize
-        let src = x.storage.pointer, dst = out.storage.pointer
-        for b in 0..<n {
-            for ch in 0..<c {
-                let plain = (b * c + ch) * hw
-                let blocked = ((b * (c / bs) + ch / bs) * hw) * bs + ch % bs
-                for i in 0..<hw {
-                    if layout == .plain { dst[plain + i] = src[blocked + i * bs] } else { dst[blocked + i * bs] = src[plain + i] }
-                }
-            }
-        }
-        return out
+    /// (outer, axis length, inner) of a plain tensor around `axis`.
+    static func split(_ shape: [Int], _ axis: Int) -> (Int, Int, Int) {
+        (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
 
     /// Sum over `axes` (plain layout), keeping reduced axes as size 1.
@@ -37,7 +13,7 @@ extension Kernels {
     /// reductions of contiguous rows accumulate in Double; reductions across rows add rows in Float.
     static func sum(_ x: Tensor, axes: [Int]) throws -> Tensor {
         if x.layout == .blocked && Set(axes) == [1] { return blockedChannelSum(x) }
-        var t = x.layout == .plain ? x : reorder(x, to: .plain)
+        var t = x.plain
         var runs: [[Int]] = []
         for a in Set(axes).sorted() {
             if let last = runs.last?.last, last == a - 1 { runs[runs.count - 1].append(a) } else { runs.append([a]) }
@@ -91,7 +67,7 @@ extension Kernels {
 
     /// x broadcast to `shape` (a copy).
     static func expand(_ x: Tensor, to shape: [Int]) -> Tensor {
-        let x = x.layout == .plain ? x : reorder(x, to: .plain)
+        let x = x.plain
         let out = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)))
         let src = x.storage.pointer, dst = out.storage.pointer
         if x.count == 1 {
@@ -115,7 +91,7 @@ extension Kernels {
 
     /// x with its axes reordered: output axis i is input axis `order[i]`.
     static func permute(_ x: Tensor, _ order: [Int]) -> Tensor {
-        let x = x.layout == .plain ? x : reorder(x, to: .plain)
+        let x = x.plain
         let shape = order.map { x.shape[$0] }
         let inStrides = x.strides
         let strides = order.map { inStrides[$0] }
@@ -124,12 +100,70 @@ extension Kernels {
         forEachIndex(shape, { o, i, _ in dst[o] = src[i] }, offsets: (strides, [Int](repeating: 0, count: shape.count)))
         return out
     }
+
+    /// Strides of `shape` read as broadcast into `target` (0 along broadcast axes).
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        let padded = [Int](repeating: 1, count: target.count - shape.count) + shape
+        let s = Shape.strides(padded)
+        return (0..<target.count).map { padded[$0] == 1 && target[$0] != 1 ? 0 : s[$0] }
+    }
+
+    /// Calls `body(outIndex, offsetA, offsetB)` for every index of `shape` in row-major order.
+    static func forEachIndex(_ shape: [Int], _ body: (Int, Int, Int) -> Void, offsets: ([Int], [Int])) {
+        let n = shape.reduce(1, *)
+        guard n > 0 else { return }
+        let rank = shape.count
+        if rank == 0 { body(0, 0, 0); return }
+        let (sa, sb) = offsets
+        var index = [Int](repeating: 0, count: rank)
+        var ia = 0, ib = 0
+        let inner = shape[rank - 1], ia1 = sa[rank - 1], ib1 = sb[rank - 1]
+        var o = 0
+        while o < n {
+            var a = ia, b = ib
+            for _ in 0..<inner {
+                body(o, a, b)
+                o += 1; a += ia1; b += ib1
+            }
+            var d = rank - 2
+            while d >= 0 {
+                index[d] += 1
+                ia += sa[d]; ib += sb[d]
+                if index[d] < shape[d] { break }
+                ia -= sa[d] * shape[d]; ib -= sb[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    /// Sums `g` over the axes along which `shape` was broadcast to g's shape.
+    static func reduce(_ g: Tensor, toShape shape: [Int]) throws -> Tensor {
+        if g.shape == shape { return g }
+        let padded = [Int](repeating: 1, count: g.rank - shape.count) + shape
+        let axes = (0..<g.rank).filter { padded[$0] == 1 && g.shape[$0] != 1 }
+        return try sum(g, axes: axes).reshapedView(shape)
+    }
+
+    /// Copies the box `size` at `srcOrigin` of `src` to `dstOrigin` of `dst` (both plain, same rank).
+    static func copyBox(_ src: Tensor, _ srcOrigin: [Int], _ dst: Tensor, _ dstOrigin: [Int], _ size: [Int]) {
+        guard size.allSatisfy({ $0 > 0 }) else { return }
+        let ss = src.strides, ds = dst.strides
+        let sBase = zip(srcOrigin, ss).map(*).reduce(0, +)
+        let dBase = zip(dstOrigin, ds).map(*).reduce(0, +)
+        let sp = src.storage.pointer + sBase, dp = dst.storage.pointer + dBase
+        let rank = size.count
+        let inner = size[rank - 1]
+        if rank == 1 { dp.update(from: sp, count: inner); return }
+        let outer = Array(size[0..<(rank - 1)])
+        forEachIndex(outer, { _, so, dofs in (dp + dofs).update(from: sp + so, count: inner) },
+                     offsets: (Array(ss[0..<(rank - 1)]), Array(ds[0..<(rank - 1)])))
+    }
 }
 
 extension Tensor {
     /// The same storage under another shape of equal count (plain layout only).
     func reshapedView(_ newShape: [Int]) -> Tensor {
-        let t = layout == .plain ? self : Kernels.reorder(self, to: .plain)
-        return Tensor(shape: newShape, storage: t.storage)
+        Tensor(shape: newShape, storage: plain.storage)
     }
 }

@@ -1,12 +1,10 @@
-import Foundation
-
 /// In-place updates of leaf tensors, for optimizers and moving averages. They record nothing
 /// and must not be used on tensors whose values an un-finished backward pass still needs.
 extension Tensor {
     private func checkUpdatable(_ other: Tensor, _ op: String) throws -> Tensor {
         guard other.shape == shape else { throw TensorError.shapes(op, [self, other], "shapes differ") }
         guard node == nil else { throw TensorError("\(op): only leaf tensors can be updated in place (shape \(shape))") }
-        return other.layout == layout ? other : Kernels.reorder(other, to: layout)
+        return Kernels.reorder(other, to: layout)
     }
 
     /// self = self * decay + other * (1 - decay): an exponential moving average step.
@@ -36,25 +34,26 @@ extension Tensor {
         return s
     }
 
-    /// One Adam step on this parameter with gradient `grad` and moments `m`, `v` (all updated in place).
+    /// Runs `body` on the values of this leaf and of `others` (same shape), for an update in place
+    /// that the engine has no operation for, such as an optimizer's rule.
     ///
-    /// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
-    /// `weightDecay` is added to the gradient (Adam, L2) or, when `decoupled`, applied as p *= 1 - lr wd (AdamW).
-    public func adamStep(grad: Tensor, m: Tensor, v: Tensor, step t: Int, lr: Float, beta1: Float, beta2: Float,
-                         eps: Float, weightDecay: Float = 0, decoupled: Bool = false) throws {
-        let g = try checkUpdatable(grad, "adamStep")
-        _ = try checkUpdatable(m, "adamStep"); _ = try checkUpdatable(v, "adamStep")
-        guard m.layout == layout, v.layout == layout else { throw TensorError("adamStep: moments must share the parameter's layout") }
-        let p = storage.pointer, gp = g.storage.pointer, mp = m.storage.pointer, vp = v.storage.pointer
-        let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(t))), c2 = 1 - Float(Foundation.pow(Double(beta2), Double(t)))
-        let stepSize = lr / c1, invSqrtC2 = 1 / c2.squareRoot()
-        let shrink: Float = decoupled ? 1 - lr * weightDecay : 1
-        let l2: Float = decoupled ? 0 : weightDecay
-        for i in 0..<storage.count {
-            let gi = gp[i] + l2 * p[i]
-            mp[i] = beta1 * mp[i] + (1 - beta1) * gi
-            vp[i] = beta2 * vp[i] + (1 - beta2) * gi * gi
-            p[i] = p[i] * shrink - stepSize * mp[i] / (vp[i].squareRoot() * invSqrtC2 + eps)
+    /// The buffers are in storage order, which is the same for all because every tensor of `others`
+    /// must have this tensor's layout. Writes go to the tensors' own storage; record nothing; and must not
+    /// touch tensors whose values an unfinished backward pass still needs.
+    ///
+    /// ```swift
+    /// try parameter.updateInPlace(with: [gradient]) { p, o in
+    ///     for i in p.indices { p[i] -= 0.1 * o[0][i] }
+    /// }
+    /// ```
+    /// - Parameter op: the name errors give the update.
+    public func updateInPlace<R>(_ op: String = "updateInPlace", with others: [Tensor],
+                                 _ body: (UnsafeMutableBufferPointer<Float>, [UnsafeMutableBufferPointer<Float>]) throws -> R) throws -> R {
+        for o in others {
+            guard o.shape == shape else { throw TensorError.shapes(op, [self, o], "shapes differ") }
+            guard o.layout == layout else { throw TensorError("\(op): tensors must share the layout of the one updated (shape \(shape))") }
         }
+        guard node == nil else { throw TensorError("\(op): only leaf tensors can be updated in place (shape \(shape))") }
+        return try body(storage.buffer, others.map { $0.storage.buffer })
     }
 }

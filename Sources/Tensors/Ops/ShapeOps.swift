@@ -1,20 +1,3 @@
-extension Kernels {
-    /// Copies the box `size` at `srcOrigin` of `src` to `dstOrigin` of `dst` (both plain, same rank).
-    static func copyBox(_ src: Tensor, _ srcOrigin: [Int], _ dst: Tensor, _ dstOrigin: [Int], _ size: [Int]) {
-        guard size.allSatisfy({ $0 > 0 }) else { return }
-        let ss = src.strides, ds = dst.strides
-        let sBase = zip(srcOrigin, ss).map(*).reduce(0, +)
-        let dBase = zip(dstOrigin, ds).map(*).reduce(0, +)
-        let sp = src.storage.pointer + sBase, dp = dst.storage.pointer + dBase
-        let rank = size.count
-        let inner = size[rank - 1]
-        if rank == 1 { dp.update(from: sp, count: inner); return }
-        let outer = Array(size[0..<(rank - 1)])
-        forEachIndex(outer, { _, so, dofs in (dp + dofs).update(from: sp + so, count: inner) },
-                     offsets: (Array(ss[0..<(rank - 1)]), Array(ds[0..<(rank - 1)])))
-    }
-}
-
 extension Tensor {
     /// The same values under a new shape with the same count; one dimension may be -1.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
@@ -56,7 +39,7 @@ extension Tensor {
         guard axis >= 0, axis < rank, range.lowerBound >= 0, range.upperBound <= shape[axis] else {
             throw TensorError("slice: range \(range) on axis \(axis) is out of bounds for shape \(shape)")
         }
-        let x = layout == .plain ? self : Kernels.reorder(self, to: .plain)
+        let x = plain
         var outShape = shape
         outShape[axis] = range.count
         let out = Tensor(shape: outShape, storage: Storage(count: outShape.reduce(1, *)))
@@ -66,7 +49,7 @@ extension Tensor {
         let inShape = shape
         return Tensor.recorded(out, "slice", [self]) { g in
             let gi = Tensor(shape: inShape, storage: Storage(zeros: inShape.reduce(1, *)))
-            Kernels.copyBox(g.layout == .plain ? g : Kernels.reorder(g, to: .plain), [Int](repeating: 0, count: inShape.count), gi, origin, outShape)
+            Kernels.copyBox(g.plain, [Int](repeating: 0, count: inShape.count), gi, origin, outShape)
             return [gi]
         }
     }
@@ -77,7 +60,7 @@ extension Tensor {
             throw TensorError("pad: \(padding.count) non-negative (before, after) pairs needed for at most \(rank) axes of \(shape)")
         }
         let full = [(Int, Int)](repeating: (0, 0), count: rank - padding.count) + padding
-        let x = layout == .plain ? self : Kernels.reorder(self, to: .plain)
+        let x = plain
         let outShape = zip(shape, full).map { $0 + $1.0 + $1.1 }
         let out = Tensor(shape: outShape, storage: Storage(zeros: outShape.reduce(1, *)))
         let origin = full.map(\.0)
@@ -85,7 +68,7 @@ extension Tensor {
         let inShape = shape
         return Tensor.recorded(out, "pad", [self]) { g in
             let gi = Tensor(shape: inShape, storage: Storage(count: inShape.reduce(1, *)))
-            Kernels.copyBox(g.layout == .plain ? g : Kernels.reorder(g, to: .plain), origin, gi, [Int](repeating: 0, count: inShape.count), inShape)
+            Kernels.copyBox(g.plain, origin, gi, [Int](repeating: 0, count: inShape.count), inShape)
             return [gi]
         }
     }
@@ -123,11 +106,11 @@ public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
         var origin = [Int](repeating: 0, count: rank)
         origin[axis] = offset
         offsets.append(offset)
-        Kernels.copyBox(t.layout == .plain ? t : Kernels.reorder(t, to: .plain), [Int](repeating: 0, count: rank), out, origin, t.shape)
+        Kernels.copyBox(t.plain, [Int](repeating: 0, count: rank), out, origin, t.shape)
         offset += t.shape[axis]
     }
     return Tensor.recorded(out, "concat", tensors) { g in
-        let g = g.layout == .plain ? g : Kernels.reorder(g, to: .plain)
+        let g = g.plain
         return zip(tensors, offsets).map { t, off in
             guard t.requiresGrad else { return nil }
             let gi = Tensor(shape: t.shape, storage: Storage(count: t.count))
@@ -161,14 +144,14 @@ extension Tensor {
         if let bad = indices.first(where: { $0 < 0 || $0 >= shape[0] }) {
             throw TensorError("gathered: index \(bad) out of range for shape \(shape)")
         }
-        let x = layout == .plain ? self : Kernels.reorder(self, to: .plain)
+        let x = plain
         let row = count / Swift.max(shape[0], 1)
         let outShape = [indices.count] + shape.dropFirst()
         let out = Tensor(shape: outShape, storage: Storage(count: indices.count * row))
         for (o, i) in indices.enumerated() { (out.storage.pointer + o * row).update(from: x.storage.pointer + i * row, count: row) }
         let inShape = shape
         return Tensor.recorded(out, "gathered", [self]) { g in
-            let g = g.layout == .plain ? g : Kernels.reorder(g, to: .plain)
+            let g = g.plain
             let gi = Tensor(shape: inShape, storage: Storage(zeros: inShape.reduce(1, *)))
             for (o, i) in indices.enumerated() {
                 let src = g.storage.pointer + o * row, dst = gi.storage.pointer + i * row

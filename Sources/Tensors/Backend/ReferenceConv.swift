@@ -1,4 +1,3 @@
-import CDNNL
 import COpenBLAS
 
 /// The geometry of a 2-D convolution.
@@ -14,30 +13,22 @@ struct ConvGeometry: Hashable, CustomStringConvertible {
     var macs: Int { n * cout * outH * outW * (cin / groups) * kh * kw }
 }
 
-/// Convolution kernels: oneDNN (activations in `blocked` when channels allow) and im2col + OpenBLAS.
-extension Kernels {
-    /// The layout the fast path keeps activations with `channels` in.
-    static func activationLayout(_ channels: Int) -> Layout { channels % Layout.blockSize == 0 ? .blocked : .plain }
-
-    static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: ConvGeometry) throws -> Tensor {
-        if Kernel.path == .fast { return try DNNLConv.forward(x, w, b, g) }
-        return referenceConvForward(x.layout == .plain ? x : reorder(x, to: .plain), w, b, g)
+/// Reference convolutions: im2col + OpenBLAS sgemm, one image and group at a time, on the plain layout.
+extension ReferenceBackend {
+    func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: ConvGeometry) throws -> Tensor {
+        referenceConvForward(x.plain, w, b, g)
     }
 
-    static func conv2dBackwardData(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry, like x: Tensor) throws -> Tensor {
-        if Kernel.path == .fast { return try DNNLConv.backwardData(gy, w, g, like: x) }
-        return referenceConvBackwardData(gy.layout == .plain ? gy : reorder(gy, to: .plain), w, g)
+    func conv2dBackwardData(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry, like x: Tensor) throws -> Tensor {
+        referenceConvBackwardData(gy.plain, w, g)
     }
 
-    static func conv2dBackwardWeights(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry, bias: Bool) throws -> (Tensor, Tensor?) {
-        if Kernel.path == .fast { return try DNNLConv.backwardWeights(gy, x, g, bias: bias) }
-        return referenceConvBackwardWeights(gy.layout == .plain ? gy : reorder(gy, to: .plain), x.layout == .plain ? x : reorder(x, to: .plain), g, bias: bias)
+    func conv2dBackwardWeights(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry, bias: Bool) throws -> (Tensor, Tensor?) {
+        referenceConvBackwardWeights(gy.plain, x.plain, g, bias: bias)
     }
-
-    // MARK: reference: im2col + sgemm, one image and group at a time
 
     /// Columns [cin/groups * kh * kw, outH * outW] of image `b`, group `grp`.
-    private static func im2col(_ x: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ b: Int, _ grp: Int, _ col: UnsafeMutablePointer<Float>) {
+    private func im2col(_ x: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ b: Int, _ grp: Int, _ col: UnsafeMutablePointer<Float>) {
         let cg = g.cin / g.groups, oh = g.outH, ow = g.outW
         for c in 0..<cg {
             let plane = x + ((b * g.cin) + grp * cg + c) * g.h * g.w
@@ -56,7 +47,7 @@ extension Kernels {
         }
     }
 
-    private static func col2im(_ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ b: Int, _ grp: Int, _ x: UnsafeMutablePointer<Float>) {
+    private func col2im(_ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ b: Int, _ grp: Int, _ x: UnsafeMutablePointer<Float>) {
         let cg = g.cin / g.groups, oh = g.outH, ow = g.outW
         for c in 0..<cg {
             let plane = x + ((b * g.cin) + grp * cg + c) * g.h * g.w
@@ -76,14 +67,14 @@ extension Kernels {
         }
     }
 
-    private static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+    private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    static func referenceConvForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+    func referenceConvForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         let oh = g.outH, ow = g.outW, cg = g.cin / g.groups, og = g.cout / g.groups, k = cg * g.kh * g.kw
         let out = Tensor(shape: [g.n, g.cout, oh, ow], storage: Storage(count: g.n * g.cout * oh * ow))
         let col = Storage(count: k * oh * ow)
@@ -104,7 +95,7 @@ extension Kernels {
         return out
     }
 
-    static func referenceConvBackwardData(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
+    func referenceConvBackwardData(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
         let oh = g.outH, ow = g.outW, cg = g.cin / g.groups, og = g.cout / g.groups, k = cg * g.kh * g.kw
         let gx = Tensor(shape: [g.n, g.cin, g.h, g.w], storage: Storage(zeros: g.n * g.cin * g.h * g.w))
         let col = Storage(count: k * oh * ow)
@@ -118,7 +109,7 @@ extension Kernels {
         return gx
     }
 
-    static func referenceConvBackwardWeights(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry, bias: Bool) -> (Tensor, Tensor?) {
+    func referenceConvBackwardWeights(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry, bias: Bool) -> (Tensor, Tensor?) {
         let oh = g.outH, ow = g.outW, cg = g.cin / g.groups, og = g.cout / g.groups, k = cg * g.kh * g.kw
         let gw = Tensor(shape: [g.cout, cg, g.kh, g.kw], storage: Storage(zeros: g.cout * k))
         let col = Storage(count: k * oh * ow)
