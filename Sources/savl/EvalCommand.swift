@@ -53,7 +53,7 @@ struct EvalCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .auto
+    var precision: Precision = .f32
 
     @Option(help: "Compare the Y channel (y) or the colour channels (rgb).")
     var channel: MetricChannel = .y

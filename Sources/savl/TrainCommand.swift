@@ -78,7 +78,7 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .auto
+    var precision: Precision = .f32
 
     func validate() throws {
         let modes = [config, resume, plot, export].compactMap { $0 }.count

@@ -121,7 +121,7 @@ struct UpscaleCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .auto
+    var precision: Precision = .f32
 
     @Option(help: "Progress on stderr: auto (a status line on a terminal), json (one object a line) or none.")
     var progress: ProgressMode = .auto
