@@ -89,21 +89,22 @@ public struct BatchBuilder: Sendable {
 
     /// One training pair drawn from `generator`: LR, HR, content, the degradation's parameters and maps,
     /// and with `partner` crop B (another crop, degraded by the same parameters with its own noise).
-    func pair(using generator: SeededGenerator, partner: Bool = false) throws
-        -> (lr: Image, hr: Image, content: Image, parameters: DegradationParameters, maps: GroundTruthMaps, partner: (lr: Image, content: Image)?) {
+    func pair(using generator: SeededGenerator, partner: Bool = false) throws -> TrainingPair {
         var rng = generator
         let crop = data.hrCropSize
         let hr = randomCrop(&rng)
         let sampler = samplers.sampler(for: data.mix.preset(at: rng.uniformDouble()))
         let (parameters, degraded) = try sampler.degrade(hr, scale: scale, using: &rng)
         let content = resize(hr, width: crop / scale, height: crop / scale, method: .matlabBicubic)
-        guard partner else { return (degraded.lr, hr, content, parameters, degraded.maps, nil) }
+        var pair = TrainingPair(lr: degraded.lr, hr: hr, content: content, parameters: parameters, maps: degraded.maps)
+        guard partner else { return pair }
         // Drawn after A's degradation, so a run without partners makes the same A pairs.
         var partnerRNG = rng.fork(1)
         let hrB = randomCrop(&partnerRNG)
         let lrB = try degrade(hrB, parameters: parameters, generator: &partnerRNG).lr
         let contentB = resize(hrB, width: crop / scale, height: crop / scale, method: .matlabBicubic)
-        return (degraded.lr, hr, content, parameters, degraded.maps, (lrB, contentB))
+        pair.partner = (lrB, contentB)
+        return pair
     }
 
     /// A random photo, crop position and symmetry.
@@ -116,6 +117,16 @@ public struct BatchBuilder: Sendable {
                                       mirrored: data.flips ? rng.bernoulli(0.5) : false)
         return symmetry.apply(photos.crop(index, x: x, y: y, size: crop))
     }
+}
+
+/// One training pair and what it was made from.
+struct TrainingPair {
+    var lr: Image, hr: Image, content: Image
+    /// The degradation applied to `hr`, and its ground-truth maps.
+    var parameters: DegradationParameters
+    var maps: GroundTruthMaps
+    /// Crop B of cross-content re-degradation (LR and content), when asked for.
+    var partner: (lr: Image, content: Image)?
 }
 
 /// The samplers of the degradation presets training and validation choose from.
