@@ -1,5 +1,6 @@
 import ArgumentParser
 import Degradations
+import FileSupport
 import Foundation
 import Imaging
 import SeededRandom
@@ -200,9 +201,10 @@ struct DegradeCommand: ParsableCommand {
         do {
             text = try String(contentsOf: URL(fileURLWithPath: config), encoding: .utf8)
         } catch {
-            throw Failure("cannot read the configuration \(config): \(error.localizedDescription)")
+            throw Failure("cannot read the configuration \(config): \(FileErrors.reason(error, path: config))")
         }
         do {
+            try StrictConfig.checkNotEmpty(yaml: text, source: config)
             return try DegradationConfig.load(yaml: text, over: .preset(preset), source: config)
         } catch let error as ConfigError {
             throw Failure("configuration \(error.message)")
