@@ -31,7 +31,7 @@ struct DegradeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder.")
     var output: String?
 
-    @Option(help: "Downscaling factor (1-8).")
+    @Option(parsing: .unconditional, help: "Downscaling factor (1-8).")
     var scale = 4
 
     @Option(help: "bicubic | mild | realesrgan | heterogeneous.")
@@ -49,7 +49,7 @@ struct DegradeCommand: ParsableCommand {
     @Flag(help: "Also write a contact sheet (HR, LR, detail crops, maps as heatmaps).")
     var sheet = false
 
-    @Option(help: "Degrade a random N x N crop of each HR (N a multiple of the scale).")
+    @Option(parsing: .unconditional, help: "Degrade a random N x N crop of each HR (N a multiple of the scale).")
     var crop: Int?
 
     @Flag(help: "Crop each HR to a multiple of the scale instead of refusing it.")

@@ -156,6 +156,18 @@ import Testing
             let run = try runSavl(["upscale", "in.png", "-o", "out"] + arguments)
             #expect(run.status == 64 && run.stderr.contains(message) && !run.stderr.contains("Missing value"), "\(arguments): \(run.stderr)")
         }
+        let others: [([String], String)] = [
+            (["train", "--resume", "runs/x", "--steps", "-5"], "--steps must be at least 1, got -5"),
+            (["bench", "--batch", "-1"], "--steps and --batch must be at least 1"),
+            (["eval", "folder", "--scale", "-4"], "--scale must be in 2...16, not -4"),
+            (["inspect", "in.png", "-o", "out", "--memory", "-1"], "--memory must be at least 16"),
+            (["degrade", "in.png", "-o", "out", "--scale", "-2"], "--scale -2 is not in 1...8"),
+            (["bench-degradations", "--pairs", "-3"], "--pairs must be positive"),
+        ]
+        for (arguments, message) in others {
+            let run = try runSavl(arguments)
+            #expect(run.status == 64 && run.stderr.contains(message) && !run.stderr.contains("Missing value"), "\(arguments): \(run.stderr)")
+        }
     }
 
     /// Images savl does not read are listed as skipped, in the notes and the summary's count; BMP is read.
