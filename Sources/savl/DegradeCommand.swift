@@ -128,7 +128,14 @@ struct DegradeCommand: ParsableCommand {
             ? (lr: "LR", params: "params", maps: "maps", hr: "HR", sheets: "sheets")
             : (lr: "", params: "", maps: "", hr: "", sheets: "")
         for folder in Set([folders.lr, folders.params, folders.maps, folders.hr] + (sheet ? [folders.sheets] : [])) {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+            let url = root.appendingPathComponent(folder)
+            do {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw Failure("cannot create the output folder \(url.path): \(FileErrors.reason(error, path: url.path))")
+            }
+            // What a killed run left mid-write (.NAME.tmp-*, whose writer is gone) goes.
+            AtomicFiles.removeStaleTemporaries(in: url)
         }
 
         var lines: [String] = []
