@@ -27,9 +27,10 @@ let package = Package(
 
         // The library, bottom to top.
         .target(name: "SeededRandom", swiftSettings: fast),
+        .target(name: "FileSupport"),
         .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS", "SeededRandom"], swiftSettings: fast),
-        .target(name: "Layers", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom"], swiftSettings: fast),
+        .target(name: "Layers", dependencies: ["Tensors", "FileSupport"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom", "FileSupport"], swiftSettings: fast),
         .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),

@@ -31,12 +31,18 @@ public func readImage(at url: URL, maxPixels: Int = ImageLimits.maxPixels) throw
     }
 }
 
-/// Decodes PNG or JPEG bytes, recognised by their signature.
+/// Decodes PNG, JPEG or BMP bytes, recognised by their signature.
 public func decodeImage(_ bytes: [UInt8], maxPixels: Int = ImageLimits.maxPixels) throws -> Image {
     if bytes.isEmpty { throw ImageError(.unsupportedFormat, "file is empty") }
     if bytes.starts(with: PNG.signature) { return try PNG.decode(bytes, maxPixels: maxPixels) }
     if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(bytes, maxPixels: maxPixels) }
-    throw ImageError(.unsupportedFormat, "not a PNG or JPEG image (\(describeUnsupported(bytes)))")
+    if BMP.sniff(bytes) { return try BMP.decode(bytes, maxPixels: maxPixels) }
+    throw ImageError(.unsupportedFormat, "not a PNG, JPEG or BMP image (\(describeUnsupported(bytes)))")
+}
+
+/// Whether savl reads files with this extension (`.png`, `.jpg`, `.jpeg`, `.bmp`; any case) when it lists a folder.
+public func isReadableImageExtension(_ pathExtension: String) -> Bool {
+    ImageFormat(pathExtension: pathExtension) != nil || pathExtension.lowercased() == "bmp"
 }
 
 /// Encodes and writes `image` atomically: the bytes go to a temporary file in the same directory,
@@ -98,39 +104,6 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
     return bytes
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
-/// On any failure the temporary file is removed and `path` is untouched.
-func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
-    let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-    guard fd >= 0 else {
-        throw ImageError(.writeFailed, "cannot create a file in \(directory): \(String(cString: strerror(errno)))")
-    }
-    var failure: String?
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = "write failed: \(String(cString: strerror(errno)))"
-                return
-            }
-            offset += n
-        }
-    }
-    if close(fd) != 0, failure == nil { failure = "write failed: \(String(cString: strerror(errno)))" }
-    if failure == nil, rename(temporary, path) != 0 {
-        failure = "cannot move the new file into place: \(String(cString: strerror(errno)))"
-    }
-    if let failure {
-        unlink(temporary)
-        throw ImageError(.writeFailed, failure)
-    }
-}
-
 /// Names common formats savl does not read, for a clearer error.
 private func describeUnsupported(_ b: [UInt8]) -> String {
     func has(_ prefix: String, at offset: Int = 0) -> Bool {
@@ -138,7 +111,7 @@ private func describeUnsupported(_ b: [UInt8]) -> String {
         return b.count >= offset + p.count && Array(b[offset..<(offset + p.count)]) == p
     }
     if has("GIF8") { return "it is a GIF" }
-    if has("BM") { return "it looks like a BMP" }
+    if has("BM") { return "a damaged BMP" }
     if has("RIFF") && has("WEBP", at: 8) { return "it is a WebP" }
     if has("II*\0") || has("MM\0*") { return "it is a TIFF" }
     if has("ftypavif", at: 4) || has("ftypheic", at: 4) || has("ftypmif1", at: 4) { return "it is an AVIF/HEIF" }

@@ -77,9 +77,13 @@ public enum JPEG {
             guard tjDecompressHeader3(handle, src.baseAddress!, UInt(src.count), &width, &height, &subsamp, &colorspace) == 0 else {
                 throw failure("header")
             }
+            // libjpeg-turbo accepts a file that ends before its frame header, reporting no size at all.
+            guard width > 0, height > 0 else {
+                throw ImageError(.corrupt, "truncated JPEG: the file ends after \(bytes.count) bytes, before the image's size is given")
+            }
             try ImageLimits.check(width: Int(width), height: Int(height), maxPixels: maxPixels)
             if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
-                throw ImageError(.unsupportedFormat, "CMYK JPEGs are not supported")
+                return try decodeCMYK(handle, src, width: Int(width), height: Int(height), failure: failure)
             }
             let gray = colorspace == Int32(TJCS_GRAY.rawValue)
             let channels = gray ? 1 : 3
@@ -97,6 +101,29 @@ public enum JPEG {
                               bitDepth: 8, iccProfile: meta.iccProfile)
             return image.applyingOrientation(meta.orientation)
         }
+    }
+
+    /// A CMYK or YCCK JPEG (print workflows) as RGB: libjpeg-turbo gives CMYK samples, inverted in Adobe's
+    /// files (255 = no ink), and each colour is (1 - ink)(1 - black), the conversion without a colour profile.
+    /// The CMYK file's ICC profile does not describe the RGB result, so it is not carried.
+    private static func decodeCMYK(_ handle: tjhandle, _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int,
+                                   failure: (String) -> ImageError) throws -> Image {
+        let n = width * height
+        var cmyk = [UInt8](repeating: 0, count: 4 * n)
+        let status = cmyk.withUnsafeMutableBufferPointer { dst in
+            tjDecompress2(handle, src.baseAddress!, UInt(src.count), dst.baseAddress!, Int32(width), 0, Int32(height),
+                          Int32(TJPF_CMYK.rawValue), TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
+        }
+        guard status == 0 else { throw failure("data") }
+        let meta = JPEGMetadata(src)
+        var planes = [Float](repeating: 0, count: 3 * n)
+        // Adobe: the samples are 1 - ink already; plain CMYK: ink amounts.
+        let flip: Int = meta.adobe ? 0 : 255
+        for i in 0..<n {
+            let black = abs(flip - Int(cmyk[4 * i + 3]))
+            for c in 0..<3 { planes[c * n + i] = byteToUnit[(abs(flip - Int(cmyk[4 * i + c])) * black + 127) / 255] }
+        }
+        return Image(width: width, height: height, channels: 3, planes: planes).applyingOrientation(meta.orientation)
     }
 
     /// Offset just after SOI and a leading APP0 (JFIF) segment, where other APPn segments go.

@@ -6,6 +6,8 @@ struct JPEGMetadata {
     var orientation = 1
     /// The ICC profile reassembled from APP2 `ICC_PROFILE` chunks, when complete.
     var iccProfile: [UInt8]?
+    /// Whether an APP14 `Adobe` segment is present: Adobe's CMYK JPEGs store inverted samples (255 = no ink).
+    var adobe = false
 
     /// Walks the segments from SOI to SOS. Never traps on malformed input: a damaged segment
     /// ends the walk with what was found so far (the decoder reports the damage itself).
@@ -23,7 +25,9 @@ struct JPEGMetadata {
             let start = pos + 4, end = pos + 2 + length
             guard length >= 2, end <= bytes.count else { break }
             let segment = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            if marker == 0xE1, let o = JPEGMetadata.exifOrientation(segment) {
+            if marker == 0xEE, segment.starts(with: Array("Adobe".utf8)) {
+                adobe = true
+            } else if marker == 0xE1, let o = JPEGMetadata.exifOrientation(segment) {
                 orientation = o
             } else if marker == 0xE2, segment.count > 14, segment.starts(with: Array("ICC_PROFILE\0".utf8)) {
                 let sequence = Int(segment[12]), count = Int(segment[13])

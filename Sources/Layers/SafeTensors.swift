@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 import Tensors
 
@@ -61,7 +62,7 @@ public struct SafeTensorsFile {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafeTensorsError(kind: .io, file: url.path, tensor: nil, message: "cannot read the file: \(error.localizedDescription)")
+            throw SafeTensorsError(kind: .io, file: url.path, tensor: nil, message: "cannot read the file: \(FileErrors.reason(error, path: url.path))")
         }
         try self.init(data: data, source: url.path)
     }
@@ -137,7 +138,7 @@ public enum SafeTensors {
             }
         } catch {
             try? FileManager.default.removeItem(at: temp)
-            throw error as? SafeTensorsError ?? ioError("cannot write the file: \(error.localizedDescription)")
+            throw error as? SafeTensorsError ?? ioError("cannot write the file: \(FileErrors.reason(error, path: url.path))")
         }
     }
 

@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 import Layers
 import SeededRandom
@@ -65,13 +66,25 @@ public struct Checkpoint {
         self.optimizer = optimizer
     }
 
+    /// Whether `name` is the temporary folder of a checkpoint being written: `.NAME.UUID.tmp`.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return name.hasPrefix(".") && parts.count >= 4 && parts.last == "tmp" && !parts[1].isEmpty
+            && UUID(uuidString: String(parts[parts.count - 2])) != nil
+    }
+
     /// Writes the checkpoint as the folder `url`, replacing one there.
     public func write(to url: URL) throws {
         let fm = FileManager.default
         let parent = url.deletingLastPathComponent()
         let temporary = parent.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        var lock: Int32 = -1
+        defer { if lock >= 0 { close(lock) } }
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+            // Held until the rename: a temporary folder whose lock is free was left by a dead writer.
+            lock = open(temporary.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if lock >= 0 { flock(lock, LOCK_EX) }
             var state = self.state
             let metadata = ["format": "savl-checkpoint", "step": "\(state.step)"]
             for (name, tensors) in [(Self.modelFile, model), (Self.emaFile, ema), (Self.optimizerFile, optimizer)] {
@@ -89,7 +102,7 @@ public struct Checkpoint {
         } catch {
             try? fm.removeItem(at: temporary)
             if let error = error as? CheckpointError { throw error }
-            throw CheckpointError("\(url.path): cannot write the checkpoint: \(error)")
+            throw CheckpointError("\(url.path): cannot write the checkpoint: \(FileErrors.reason(error, path: url.path))")
         }
     }
 
@@ -172,6 +185,25 @@ public struct CheckpointStore {
             guard isBest || name.hasPrefix("step-"), let step = Int(name.split(separator: "-").last ?? "") else { return nil }
             return Entry(step: step, url: folder.appendingPathComponent(name), isBest: isBest)
         }.sorted { ($0.step, $0.isBest ? 0 : 1) < ($1.step, $1.isBest ? 0 : 1) }
+    }
+
+    /// Removes the temporary folders (`.step-00000200.UUID.tmp`) that a crash or kill during
+    /// `Checkpoint.write` left in the store; a folder still being written (its lock held) is kept.
+    /// Nothing but such folders is touched. Returns the names removed.
+    @discardableResult
+    public func removeStaleTemporaries() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var removed: [String] = []
+        for name in names.sorted() where Checkpoint.isTemporaryName(name) {
+            let url = folder.appendingPathComponent(name)
+            var info = stat()
+            guard lstat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { continue }
+            let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0, (try? FileManager.default.removeItem(at: url)) != nil { removed.append(name) }
+            close(fd)
+        }
+        return removed
     }
 
     /// Writes the step checkpoint and removes step checkpoints beyond the newest `keepLast`.

@@ -1,4 +1,5 @@
 import Degradations
+import FileSupport
 import Foundation
 import SAVL
 import Yams
@@ -10,8 +11,9 @@ extension TrainingConfig {
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw ConfigError("\(url.path): cannot read the configuration (\(error.localizedDescription))")
+            throw ConfigError("\(url.path): cannot read the configuration: \(FileErrors.reason(error, path: url.path))")
         }
+        try StrictConfig.checkNotEmpty(yaml: text, source: url.path)
         return try load(yaml: text, overrides: overrides, source: url.path)
     }
 

@@ -33,6 +33,16 @@ public enum StrictConfig {
         return tree
     }
 
+    /// Refuses a configuration file with no keys (empty, or only comments): a file given on purpose that
+    /// sets nothing is a mistake, not a request for every default.
+    public static func checkNotEmpty(yaml: String, source: String) throws {
+        let parsed: Any?
+        do { parsed = try Yams.load(yaml: yaml) } catch { return }  // `tree(yaml:)` reports the syntax error
+        if parsed == nil || (parsed as? [AnyHashable: Any])?.isEmpty == true {
+            throw ConfigError("\(source): empty configuration (no keys); set at least one, e.g. 'model: {preset: small}', or start from a file in configs/")
+        }
+    }
+
     /// `value` as a tree, as `tree(yaml:)` would read it back.
     public static func tree<T: Encodable>(of value: T) throws -> [String: Any] {
         // Through YAML rather than JSONSerialization, whose numbers pass `is Bool` on Linux.

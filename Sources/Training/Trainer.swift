@@ -57,6 +57,7 @@ public final class Trainer {
         self.reporter = reporter
         state = TrainingState(config: config)
 
+        try config.checkPaths()
         let d = config.data
         reporter.message("loading photos from \(d.folders.joined(separator: ", "))")
         let photos = try PhotoDataset(folders: d.folders.map { URL(fileURLWithPath: $0) }, maxImages: d.maxImages,

@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 import Layers
 import SAVL
@@ -39,11 +40,28 @@ public struct TrainingRun {
     /// Writes the resolved configuration, atomically.
     func writeConfig(_ config: TrainingConfig) throws {
         let header = "# Resolved configuration of this run (every key, defaults filled in).\n"
-        try Data((header + config.yaml()).utf8).write(to: configURL, options: .atomic)
+        do {
+            try Data((header + config.yaml()).utf8).write(to: configURL, options: .atomic)
+        } catch {
+            throw TrainingError("\(configURL.path): cannot write the configuration: \(FileErrors.reason(error, path: configURL.path))")
+        }
     }
 }
 
 extension TrainingConfig {
+    /// Checks that every folder the run reads (`data.folders`, `validation.folder`) exists, before any
+    /// photo is loaded: a wrong path fails in a moment, naming its key, not after minutes of loading.
+    public func checkPaths() throws {
+        let named = data.folders.map { ("data.folders", $0) } + (validation.folder.isEmpty ? [] : [("validation.folder", validation.folder)])
+        for (key, path) in named {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw DatasetError("\(key): \(path): no such folder")
+            }
+            guard isDirectory.boolValue else { throw DatasetError("\(key): \(path): a file, not a folder") }
+        }
+    }
+
     /// The configuration with relative data and validation folders made absolute against `directory`,
     /// so the run folder's copy works from anywhere.
     public func resolvingPaths(against directory: URL) -> TrainingConfig {
@@ -74,7 +92,7 @@ extension Trainer {
             try fm.createDirectory(at: run.checkpoints.folder, withIntermediateDirectories: true)
             try run.writeConfig(config)
         } catch {
-            throw TrainingError("\(runDirectory.path): cannot create the run folder: \(error.localizedDescription)")
+            throw TrainingError("\(runDirectory.path): cannot create the run folder: \(FileErrors.reason(error, path: runDirectory.path))")
         }
     }
 
@@ -87,6 +105,9 @@ extension Trainer {
             throw TrainingError("\(runDirectory.path): no such run folder")
         }
         let store = TrainingRun(folder: runDirectory, keepLast: 1).checkpoints
+        for name in store.removeStaleTemporaries() {
+            reporter.message("removed \(name), a checkpoint left half-written by an interrupted run")
+        }
         let (checkpoint, url) = try store.newestUsable { refusedURL, error in
             reporter.message("warning: refusing checkpoint \(refusedURL.lastPathComponent): \(error.message)")
         }

@@ -61,19 +61,19 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    @Option(help: "Timed training steps (after 2 warm-up steps); the median is reported.")
+    @Option(parsing: .unconditional, help: "Timed training steps (after 2 warm-up steps); the median is reported.")
     var steps = 10
 
-    @Option(help: "Batch size of the reference network.")
+    @Option(parsing: .unconditional, help: "Batch size of the reference network.")
     var batch = 16
 
     @Option(help: "Time this model's inference (an embedded model's name or a model file) instead.")
     var model: String?
 
-    @Option(help: "With --model: the side of the square LR image.")
+    @Option(parsing: .unconditional, help: "With --model: the side of the square LR image.")
     var size = 256
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores).")
     var threads: Int?
 
     @Option(help: Precision.help)

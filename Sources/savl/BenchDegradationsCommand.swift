@@ -14,13 +14,13 @@ struct BenchDegradationsCommand: ParsableCommand {
             Crops come from --image, or from a built-in synthetic picture with edges and texture.
             """)
 
-    @Option(help: "Pairs to time per preset.")
+    @Option(parsing: .unconditional, help: "Pairs to time per preset.")
     var pairs = 300
 
-    @Option(help: "HR crop side in pixels.")
+    @Option(parsing: .unconditional, help: "HR crop side in pixels.")
     var crop = 192
 
-    @Option(help: "Downscaling factor.")
+    @Option(parsing: .unconditional, help: "Downscaling factor.")
     var scale = 4
 
     @Option(help: "A photo to take random crops from (default: a synthetic picture).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Degradations
+import FileSupport
 import Foundation
 import Imaging
 import SeededRandom
@@ -30,7 +31,7 @@ struct DegradeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder.")
     var output: String?
 
-    @Option(help: "Downscaling factor (1-8).")
+    @Option(parsing: .unconditional, help: "Downscaling factor (1-8).")
     var scale = 4
 
     @Option(help: "bicubic | mild | realesrgan | heterogeneous.")
@@ -48,7 +49,7 @@ struct DegradeCommand: ParsableCommand {
     @Flag(help: "Also write a contact sheet (HR, LR, detail crops, maps as heatmaps).")
     var sheet = false
 
-    @Option(help: "Degrade a random N x N crop of each HR (N a multiple of the scale).")
+    @Option(parsing: .unconditional, help: "Degrade a random N x N crop of each HR (N a multiple of the scale).")
     var crop: Int?
 
     @Flag(help: "Crop each HR to a multiple of the scale instead of refusing it.")
@@ -127,7 +128,14 @@ struct DegradeCommand: ParsableCommand {
             ? (lr: "LR", params: "params", maps: "maps", hr: "HR", sheets: "sheets")
             : (lr: "", params: "", maps: "", hr: "", sheets: "")
         for folder in Set([folders.lr, folders.params, folders.maps, folders.hr] + (sheet ? [folders.sheets] : [])) {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+            let url = root.appendingPathComponent(folder)
+            do {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw Failure("cannot create the output folder \(url.path): \(FileErrors.reason(error, path: url.path))")
+            }
+            // What a killed run left mid-write (.NAME.tmp-*, whose writer is gone) goes.
+            AtomicFiles.removeStaleTemporaries(in: url)
         }
 
         var lines: [String] = []
@@ -200,9 +208,10 @@ struct DegradeCommand: ParsableCommand {
         do {
             text = try String(contentsOf: URL(fileURLWithPath: config), encoding: .utf8)
         } catch {
-            throw Failure("cannot read the configuration \(config): \(error.localizedDescription)")
+            throw Failure("cannot read the configuration \(config): \(FileErrors.reason(error, path: config))")
         }
         do {
+            try StrictConfig.checkNotEmpty(yaml: text, source: config)
             return try DegradationConfig.load(yaml: text, over: .preset(preset), source: config)
         } catch let error as ConfigError {
             throw Failure("configuration \(error.message)")

@@ -34,7 +34,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "Folders of HR images (.png, .jpg, .jpeg).")
     var directories: [String]
 
-    @Option(help: "Upscaling factor (2...16).")
+    @Option(parsing: .unconditional, help: "Upscaling factor (2...16).")
     var scale: Int = 4
 
     @Option(help: "Upscaling method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -43,13 +43,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --method model: an embedded model's name or a model file (default: the default model).")
     var model: String?
 
-    @Option(help: "With --method model: the strength of restoration (see savl upscale; default 1).")
+    @Option(parsing: .unconditional, help: "With --method model: the strength of restoration (see savl upscale; default 1).")
     var strength: Float?
 
     @Option(help: ArgumentHelp("Score the SR images in DIR/<folder name>/ (same file names) instead of running a method.", valueName: "DIR"))
     var results: String?
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores).")
     var threads: Int?
 
     @Option(help: Precision.help)
@@ -58,13 +58,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Compare the Y channel (y) or the colour channels (rgb).")
     var channel: MetricChannel = .y
 
-    @Option(help: "Pixels ignored at each edge (default: the scale).")
+    @Option(parsing: .unconditional, help: "Pixels ignored at each edge (default: the scale).")
     var border: Int?
 
     @Option(help: "Also write the full report as JSON to this file.")
     var json: String?
 
-    @Option(help: "Refuse images with more pixels than this.")
+    @Option(parsing: .unconditional, help: "Refuse images with more pixels than this.")
     var maxPixels: Int = ImageLimits.defaultMaxPixels
 
     func validate() throws {

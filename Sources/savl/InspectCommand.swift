@@ -36,10 +36,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also write the upscaled result.")
     var sr = true
 
-    @Option(help: "Memory budget of the network for one tile, in MB.")
+    @Option(parsing: .unconditional, help: "Memory budget of the network for one tile, in MB.")
     var memory: Int = UpscalePipeline.defaultMemoryBudgetMB
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores).")
     var threads: Int?
 
     func validate() throws {

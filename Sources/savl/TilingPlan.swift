@@ -123,3 +123,27 @@ struct TilePlan: Equatable {
             + (isExact ? "(exact)" : "(feathered; exact needs \(2 * radius + 16))")
     }
 }
+
+/// The compute cost of small tiles. Neighbouring tiles overlap, so each tile's core is its side less the
+/// overlap: tiles of side N overlapping by O cost about (N / (N - O))² the compute of one whole-image pass
+/// (32-pixel tiles with an overlap of 32 would cost hundreds of times). Tiling is kept within `maxOverhead`.
+enum TileCost {
+    /// The most compute tiling may add: the tiles' total area over the image's.
+    static let maxOverhead = 2.0
+
+    /// The compute factor of tiles of side `tile` overlapping by `overlap`, starts on an `alignment` grid,
+    /// on a large image (on a small one the factor is at most this).
+    static func overhead(tile: Int, overlap: Int, alignment: Int = 1) -> Double {
+        let step = tile - overlap - (alignment - 1)
+        guard tile > 0 else { return 1 }
+        guard step > 0 else { return .infinity }
+        return pow(Double(tile) / Double(step), 2)
+    }
+
+    /// The smallest tile side (a multiple of `alignment`) whose overlap `overlap` stays within `maxOverhead`.
+    static func smallestTile(overlap: Int, alignment: Int = 1) -> Int {
+        var tile = max(alignment, overlap + 1)
+        while overhead(tile: tile, overlap: overlap, alignment: alignment) > maxOverhead { tile += 1 }
+        return (tile + alignment - 1) / alignment * alignment
+    }
+}

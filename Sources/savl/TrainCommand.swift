@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The run folder of a new run (default runs/<config name>-<date>).")
     var runDir: String?
 
-    @Option(help: "Total steps to reach (overrides the configuration's steps).")
+    @Option(parsing: .unconditional, help: "Total steps to reach (overrides the configuration's steps).")
     var steps: Int?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override one configuration key (repeatable).", valueName: "key=value"))
@@ -68,13 +68,13 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the resolved configuration as YAML and exit, without training.")
     var printConfig = false
 
-    @Option(help: ArgumentHelp("Time N training steps of each stage on random batches of the configuration's shapes, print the medians and peak memory, and exit.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time N training steps of each stage on random batches of the configuration's shapes, print the medians and peak memory, and exit.", valueName: "N"))
     var benchmark: Int?
 
     @Flag(help: "No progress line on stderr (messages and errors still appear).")
     var quiet = false
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores).")
     var threads: Int?
 
     @Option(help: Precision.help)

@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 import Imaging
 
@@ -19,9 +20,13 @@ struct UpscaleBatch {
         var bitDepth: Int
     }
 
-    /// Upscales every job; true when none failed.
-    func run(_ reporter: UpscaleProgress) throws -> Bool {
-        var written = 0, skipped = 0, failed = 0
+    /// Upscales every job; true when none failed. `skippedByPlan` files left out while planning (formats savl
+    /// does not read) count as skipped in the summary.
+    func run(_ reporter: UpscaleProgress, skippedByPlan: Int = 0) throws -> Bool {
+        var written = 0, skipped = skippedByPlan, failed = 0
+        removeStaleTemporaries(reporter)
+        var writable: [String: String?] = [:]
+        var overlapNoted = false
         for (i, job) in jobs.enumerated() {
             reporter.beginFile(i, job.input.lastPathComponent)
             if command.skipExisting, job.problem == nil, FileManager.default.fileExists(atPath: job.output.path) {
@@ -30,7 +35,17 @@ struct UpscaleBatch {
                 continue
             }
             do {
+                if job.problem == nil {
+                    // Before any compute: an output folder that cannot be written fails the file at once.
+                    let folder = job.output.deletingLastPathComponent()
+                    if writable[folder.path] == nil { writable[folder.path] = Self.writeProblem(folder) }
+                    if let problem = writable[folder.path]! { throw FileError(description: "\(job.input.path): \(problem)") }
+                }
                 let target = try prepare(job)
+                if !overlapNoted, let note = overlapNote(pipeline.plan(width: target.image.width, height: target.image.height)) {
+                    reporter.note(note)
+                    overlapNoted = true
+                }
                 let result = try pipeline.run(target.image, width: target.width, height: target.height, alpha: command.alpha,
                                               progress: reporter.tile)
                 try write(result, bitDepth: target.bitDepth, job: job)
@@ -43,6 +58,40 @@ struct UpscaleBatch {
         }
         reporter.finish(written: written, skipped: skipped, failed: failed)
         return failed == 0
+    }
+
+    /// Says so when a plan's overlap was shrunk to keep tiling within `TileCost.maxOverhead`, and what that costs.
+    private func overlapNote(_ plan: TilePlan) -> String? {
+        guard plan.overlap < pipeline.overlap else { return nil }
+        let smallest = TileCost.smallestTile(overlap: pipeline.overlap, alignment: pipeline.resolver.alignment)
+        return "tiles of \(plan.tile) overlap by \(plan.overlap) instead of \(pipeline.overlap), to keep tiling within "
+            + "\(Int(TileCost.maxOverhead))x the compute; the result is less exact (an overlap of 16 stays within about 3e-2 of "
+            + "the whole-image result, 32 within 1e-4); --tile \(smallest) or more keeps the full overlap"
+    }
+
+    /// Removes what killed runs left in the output folders: only temporaries of atomic writes
+    /// (`.NAME.tmp-XXXX`) that no live process is writing.
+    private func removeStaleTemporaries(_ reporter: UpscaleProgress) {
+        let folders = Set(jobs.filter { $0.problem == nil }.map { $0.output.deletingLastPathComponent().standardizedFileURL.path })
+        for folder in folders.sorted() {
+            let removed = AtomicFiles.removeStaleTemporaries(in: URL(fileURLWithPath: folder))
+            if !removed.isEmpty {
+                let what = removed.count == 1 ? "1 temporary file" : "\(removed.count) temporary files"
+                reporter.note("removed \(what) left in \(folder) by an interrupted run")
+            }
+        }
+    }
+
+    /// Why files cannot be written in `folder` (created if needed, then probed), or nil when they can.
+    static func writeProblem(_ folder: URL) -> String? {
+        do {
+            try AtomicFiles.checkWritable(folder: folder)
+            return nil
+        } catch let error as ImageError {
+            return error.reason
+        } catch {
+            return "cannot write in \(folder.path): \(error)"
+        }
     }
 
     /// Prints each job's sizes, tile plan and memory estimate; true when every input could be read.
@@ -64,6 +113,7 @@ struct UpscaleBatch {
                 print("\(job.input.path): \(image.width)x\(image.height) \(Self.describe(image)) -> \(target.width)x\(target.height) "
                       + "\(target.bitDepth)-bit \(job.format == .png ? "PNG" : "JPEG") (x\(s) network\(resample)) -> \(job.output.path)\(skip)")
                 print("  tiles: \(plan.summary), compute x\(String(format: "%.2f", plan.overhead)); memory: about \(memory >> 20) MB")
+                if let note = overlapNote(plan) { print("  note: \(note)") }
             } catch {
                 FileHandle.standardError.write(Data("error: \(Self.message(error, job))\n".utf8))
                 ok = false
@@ -118,7 +168,7 @@ struct UpscaleBatch {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw FileError(description: "\(job.input.path): cannot create the output folder \(folder.path): \(error.localizedDescription)")
+            throw FileError(description: "\(job.input.path): cannot create the output folder \(folder.path): \(FileErrors.reason(error, path: folder.path))")
         }
         try writeImage(image, to: job.output, format: job.format, quality: command.quality, bitDepth: job.format == .png ? bitDepth : nil)
     }

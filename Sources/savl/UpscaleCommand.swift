@@ -9,7 +9,7 @@ enum TileOption: ExpressibleByArgument, Equatable {
     case size(Int)
 
     init?(argument: String) {
-        if argument == "auto" { self = .auto } else if let n = Int(argument), n >= 0 { self = .size(n) } else { return nil }
+        if argument == "auto" { self = .auto } else if let n = Int(argument) { self = .size(n) } else { return nil }
     }
 
     var defaultValueDescription: String { self == .auto ? "auto" : "\(self)" }
@@ -39,16 +39,26 @@ struct UpscaleCommand: ParsableCommand {
         commandName: "upscale",
         abstract: "Upscale photos with a SAVL model: sharper, cleaner and larger, on the CPU, any size.",
         discussion: """
-            Inputs are PNG or JPEG files or folders of them (--recursive: the whole tree, mirrored under -o). \
-            Each result goes to OUT/<name><suffix>.<png|jpg>; with one input file, -o may name the output file. \
-            Inputs are never overwritten, outputs are written atomically, and a file that cannot be read or \
-            written is reported while the others go on; the exit status is 1 when any file failed.
+            Inputs are PNG, JPEG or BMP files or folders of them (--recursive: the whole tree, mirrored under -o; \
+            a symbolic link to a folder is followed, but no folder is searched twice, so link loops end). \
+            Other images in a folder (WebP, GIF, TIFF, HEIF, AVIF) are listed as skipped. An input given twice is \
+            done once. Each result goes to OUT/<name><suffix>.<png|jpg> (BMP inputs give PNG); with one input file, -o may name the \
+            output file (.png, .jpg or .jpeg; an -o with another image extension is an error, never a folder). \
+            Inputs are never overwritten, outputs are written atomically, the output folder is checked for \
+            writing before any compute, and temporaries left by a killed run (.NAME.tmp-*) are removed; a file \
+            that cannot be read or written is reported while the others go on; the exit status is 1 when any \
+            file failed.
 
             The model runs in overlapping tiles whose size comes from a memory budget (--memory, default \
             \(UpscalePipeline.defaultMemoryBudgetMB) MB for the network's working set; the process needs about \
             that plus about 17 bytes per output pixel, 1.7 GB for 2000x2000 at x4: --dry-run prints the estimate), blended with feathered weights \
             that sum to one everywhere. With the default overlap tiled results stay within 1e-4 of the \
-            whole-image result; the overlap --dry-run names as exact makes them equal. Gray stays gray, \
+            whole-image result; the overlap --dry-run names as exact makes them equal. A tile's side includes \
+            its overlap with the neighbours, so small tiles repeat work: tiling never costs more than 2x the \
+            compute of one whole-image pass. A small --tile shrinks the default overlap to stay within 2x (a \
+            note says so; the result is then less exact: an overlap of 16 stays within about 3e-2 of the \
+            whole-image result), and a --tile too small for an explicit --tile-overlap is refused, naming the \
+            smallest that fits. Gray stays gray, \
             alpha is kept, 16-bit PNGs give 16-bit PNGs, the ICC profile is carried and JPEG EXIF orientation \
             is applied. The network upscales by its native factor (x2 or x4); other sizes are then resampled \
             with MATLAB bicubic.
@@ -66,7 +76,7 @@ struct UpscaleCommand: ParsableCommand {
               savl upscale scans/ -o big/ --recursive --scale 2.5 --format jpg --quality 92
             """)
 
-    @Argument(help: "PNG or JPEG files, or folders of them.")
+    @Argument(help: "PNG, JPEG or BMP files, or folders of them.")
     var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Output folder (created if needed), or the output file for one input file.")
@@ -75,31 +85,32 @@ struct UpscaleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model: a path to a savl model file, or an embedded model's name.")
     var model: String?
 
-    @Option(name: .shortAndLong, help: "Output scale, any positive number (default: the model's native x2 or x4).")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Output scale, any positive number (default: the model's native x2 or x4).")
     var scale: Double?
 
-    @Option(help: "Output width in pixels (keeps the aspect ratio unless --height is also given).")
+    @Option(parsing: .unconditional, help: "Output width in pixels (keeps the aspect ratio unless --height is also given).")
     var width: Int?
 
-    @Option(help: "Output height in pixels (keeps the aspect ratio unless --width is also given).")
+    @Option(parsing: .unconditional, help: "Output height in pixels (keeps the aspect ratio unless --width is also given).")
     var height: Int?
 
     @Option(parsing: .unconditional, help: "Restoration strength: 0 keeps the degradations, 1 removes the estimated ones, above 1 restores harder.")
     var strength: Float = 1
 
-    @Option(name: .shortAndLong, help: "Tile side in input pixels: auto (from --memory), or N (0: the whole image at once, which needs a second full-size buffer).")
+    @Option(name: .shortAndLong, parsing: .unconditional,
+            help: "Tile side in input pixels, overlap included: auto (from --memory), N, or 0 (the whole image at once, which needs a second full-size buffer). Tiling costs at most 2x the compute: a small N shrinks the overlap.")
     var tile: TileOption = .auto
 
-    @Option(help: "Overlap of neighbouring tiles in input pixels (default: from the model's receptive field).")
+    @Option(parsing: .unconditional, help: "Overlap of neighbouring tiles in input pixels (default: from the model's receptive field, at most 32).")
     var tileOverlap: Int?
 
-    @Option(help: "Memory budget of the network for one tile, in MB (used by --tile auto).")
+    @Option(parsing: .unconditional, help: "Memory budget of the network for one tile, in MB (used by --tile auto).")
     var memory: Int = UpscalePipeline.defaultMemoryBudgetMB
 
     @Option(name: .shortAndLong, help: "Output format: auto (as the input), png or jpg.")
     var format: FormatOption = .auto
 
-    @Option(help: "JPEG quality, 1-100.")
+    @Option(parsing: .unconditional, help: "JPEG quality, 1-100.")
     var quality: Int = 95
 
     @Option(help: "PNG bit depth: auto (as the input), 8 or 16.")
@@ -117,7 +128,7 @@ struct UpscaleCommand: ParsableCommand {
     @Flag(help: "Leave out inputs whose output file already exists.")
     var skipExisting = false
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores).")
     var threads: Int?
 
     @Option(help: Precision.help)
@@ -134,17 +145,19 @@ struct UpscaleCommand: ParsableCommand {
         guard output != nil else { throw ValidationError("give the output folder (or file) with -o") }
         if let scale, !(scale > 0 && scale <= 32) { throw ValidationError("--scale must be in (0, 32], not \(scale)") }
         if scale != nil && (width != nil || height != nil) { throw ValidationError("give --scale or --width/--height, not both") }
-        if let width, width <= 0 { throw ValidationError("--width must be positive") }
-        if let height, height <= 0 { throw ValidationError("--height must be positive") }
+        if let width, width <= 0 { throw ValidationError("--width must be positive, not \(width)") }
+        if let height, height <= 0 { throw ValidationError("--height must be positive, not \(height)") }
         guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be 0 or more, not \(strength)") }
+        if case .size(let n) = tile, n < 0 { throw ValidationError("--tile must be auto, 0 or a positive number of pixels, not \(n)") }
         if case .size(let n) = tile, let tileOverlap, n > 0, tileOverlap >= n {
             throw ValidationError("--tile-overlap \(tileOverlap) must be smaller than the tile \(n)")
         }
-        if let tileOverlap, tileOverlap < 0 { throw ValidationError("--tile-overlap must not be negative") }
-        guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB)") }
+        if let tileOverlap, tileOverlap < 0 { throw ValidationError("--tile-overlap must not be negative, not \(tileOverlap)") }
+        guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB), not \(memory)") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, not \(quality)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
         if bitDepth == .sixteen && outputFormat == .jpeg { throw ValidationError("JPEG is 8-bit only: use --format png with --bit-depth 16") }
+        if let output, let problem = UpscaleJobPlanner.outputProblem(inputs: inputs, output: output) { throw ValidationError(problem) }
         if let output, UpscaleJobPlanner.outputIsFile(inputs: inputs, output: output), let asked = format.format,
            ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != asked {
             throw ValidationError("-o \(output) does not end in the extension of --format \(format.rawValue)")
@@ -177,19 +190,37 @@ struct UpscaleCommand: ParsableCommand {
         let config = loaded.model.config
         let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: cleanCode)
         let tileSize: Int? = if case .size(let n) = tile { n } else { nil }
-        let pipeline = UpscalePipeline(resolver: resolver, tile: tileSize,
-                                       overlap: tileOverlap ?? TiledSuperResolver.defaultOverlap(config), memoryBudget: memory << 20)
+        if let tileSize, let tileOverlap, tileSize > 0 { try checkTileCost(tileSize, overlap: tileOverlap, alignment: resolver.alignment) }
+        // The default overlap shrinks where it would make tiling cost more than 2x; an explicit one is kept.
+        let pipeline = UpscalePipeline(resolver: resolver, tile: tileSize, overlap: tileOverlap ?? TiledSuperResolver.defaultOverlap(config),
+                                       memoryBudget: memory << 20, maxOverhead: tileOverlap == nil ? TileCost.maxOverhead : nil)
         let planner = UpscaleJobPlanner(output: output!, recursive: recursive, suffix: suffix, format: outputFormat)
-        let jobs = planner.jobs(for: inputs)
+        let plan = planner.plan(for: inputs)
+        let jobs = plan.jobs
+        let notes = plan.notes
         let modelName = "\(config.preset) x\(config.scale) (\(loaded.source))"
         let batch = UpscaleBatch(command: self, pipeline: pipeline, jobs: jobs)
         if dryRun {
             print("model \(modelName), strength \(strength), \(ComputeRuntime.description)")
+            for note in notes { print("note: \(note)") }
             if try !batch.dryRun() { throw ExitCode(1) }
             return
         }
         let reporter = UpscaleProgress(mode: progress, files: jobs.count)
         reporter.start(model: modelName, backend: ComputeRuntime.description, threads: ComputeRuntime.threads)
-        if try !batch.run(reporter) { throw ExitCode(1) }
+        for note in notes { reporter.note(note) }
+        if try !batch.run(reporter, skippedByPlan: plan.notes.filter { $0.contains(": skipped, ") }.count) { throw ExitCode(1) }
+    }
+
+    /// Refuses an explicit `--tile-overlap` that would make tiles of `--tile` cost more than `TileCost.maxOverhead`
+    /// times the compute of one whole-image pass, naming the smallest tile that fits.
+    private func checkTileCost(_ tile: Int, overlap: Int, alignment: Int) throws {
+        let side = (tile + alignment - 1) / alignment * alignment
+        let cost = TileCost.overhead(tile: side, overlap: overlap, alignment: alignment)
+        guard cost > TileCost.maxOverhead else { return }
+        throw Failure(description: "--tile \(tile) with --tile-overlap \(overlap) would cost "
+            + (cost.isFinite ? String(format: "about %.1fx", cost) : "many times") + " the compute of one whole-image pass "
+            + "(tiling is kept within \(Int(TileCost.maxOverhead))x); use --tile \(TileCost.smallestTile(overlap: overlap, alignment: alignment)) "
+            + "or more, or a smaller --tile-overlap")
     }
 }

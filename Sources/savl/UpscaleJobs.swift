@@ -1,5 +1,8 @@
 import Foundation
 import Imaging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One image to upscale and where its result goes.
 struct UpscaleJob: Equatable {
@@ -13,10 +16,11 @@ struct UpscaleJob: Equatable {
     var problem: String?
 }
 
-/// Turns the command line's inputs into jobs: files as given, folders expanded to their PNG and JPEG files
+/// Turns the command line's inputs into jobs: files as given, folders expanded to their PNG, JPEG and BMP files
 /// (with `recursive`, the whole tree, mirrored under the output folder), output names from the input's
 /// name, the suffix and the format. Problems that concern one input become failed jobs, so the rest of
-/// the batch still runs.
+/// the batch still runs. A folder reached twice (a symbolic link to a folder already searched, such as a
+/// link loop) is searched once; an input given twice is done once.
 struct UpscaleJobPlanner {
     var output: String
     var recursive: Bool
@@ -24,21 +28,64 @@ struct UpscaleJobPlanner {
     /// The output format; nil keeps the input's (by extension; PNG when it has none savl knows).
     var format: ImageFormat?
 
-    /// Whether `-o` names one output file rather than a folder: one input file and an image extension.
-    static func outputIsFile(inputs: [String], output: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        let inputIsFile = inputs.count == 1 && FileManager.default.fileExists(atPath: inputs[0], isDirectory: &isDirectory) && !isDirectory.boolValue
-        let outputIsFolder = FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue
-        return inputIsFile && !outputIsFolder && ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != nil
+    /// The jobs, and notes for the user about what was left out and why.
+    struct Plan {
+        var jobs: [UpscaleJob]
+        /// Files and folders left out on purpose (unsupported formats, folders already searched), one line each.
+        var notes: [String]
     }
 
-    func jobs(for inputs: [String]) -> [UpscaleJob] {
+    /// Extensions of image formats savl does not read in folders, with the format's name.
+    static let unreadExtensions: [String: String] = [
+        "webp": "WebP", "gif": "GIF", "tif": "TIFF", "tiff": "TIFF", "heic": "HEIF", "heif": "HEIF", "avif": "AVIF", "jxl": "JPEG XL",
+    ]
+
+    /// Extensions that make `-o` an image file name (those savl writes and those it does not).
+    static let imageExtensions: Set<String> = Set(["png", "jpg", "jpeg", "bmp"]).union(unreadExtensions.keys)
+
+    /// Whether `-o` names an image file rather than a folder: it ends in an image extension and is not an existing folder.
+    static func outputLooksLikeFile(_ output: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        let isFolder = FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue
+        return !isFolder && imageExtensions.contains(URL(fileURLWithPath: output).pathExtension.lowercased())
+    }
+
+    /// Whether `-o` names one output file rather than a folder: one input file and an extension savl writes.
+    static func outputIsFile(inputs: [String], output: String) -> Bool {
+        outputLooksLikeFile(output) && singleInputFile(inputs) && ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != nil
+    }
+
+    /// Whether the inputs are one existing file (not a folder).
+    static func singleInputFile(_ inputs: [String]) -> Bool {
+        var isDirectory: ObjCBool = false
+        return Set(inputs.map { canonical(URL(fileURLWithPath: $0)) }).count == 1
+            && FileManager.default.fileExists(atPath: inputs[0], isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    /// Why `-o` cannot be used with these inputs, or nil: an image file name needs one input file and an
+    /// extension savl writes; it never becomes a folder.
+    static func outputProblem(inputs: [String], output: String) -> String? {
+        guard outputLooksLikeFile(output) else { return nil }
+        let ext = URL(fileURLWithPath: output).pathExtension
+        guard ImageFormat(pathExtension: ext) != nil else {
+            return "-o \(output): savl writes PNG (.png) and JPEG (.jpg, .jpeg), not .\(ext); name a .png or .jpg file, or a folder"
+        }
+        guard singleInputFile(inputs) else {
+            return "-o \(output) names an image file, which needs exactly one input file; give a folder (a name without an image extension) for several inputs or a folder"
+        }
+        return nil
+    }
+
+    func jobs(for inputs: [String]) -> [UpscaleJob] { plan(for: inputs).jobs }
+
+    func plan(for inputs: [String]) -> Plan {
         let root = URL(fileURLWithPath: output)
         if Self.outputIsFile(inputs: inputs, output: output) {
             let format = self.format ?? ImageFormat(pathExtension: root.pathExtension)!
-            return Self.checked([UpscaleJob(input: URL(fileURLWithPath: inputs[0]), output: root, format: format)])
+            return Self.checked([UpscaleJob(input: URL(fileURLWithPath: inputs[0]), output: root, format: format)], notes: [])
         }
         var jobs: [UpscaleJob] = []
+        var notes: [String] = []
         for input in inputs {
             let url = URL(fileURLWithPath: input)
             var isDirectory: ObjCBool = false
@@ -50,17 +97,17 @@ struct UpscaleJobPlanner {
                 jobs.append(job(url, relativeFolder: ""))
                 continue
             }
-            let files = imageFiles(in: url)
+            let files = imageFiles(in: url, notes: &notes)
             if files.isEmpty {
                 let what = recursive ? "in this folder or below" : "in this folder (--recursive looks in subfolders)"
-                jobs.append(UpscaleJob(input: url, output: root, format: .png, problem: "\(input): no PNG or JPEG images \(what)"))
+                jobs.append(UpscaleJob(input: url, output: root, format: .png, problem: "\(input): no PNG, JPEG or BMP images \(what)"))
             }
             for relative in files {
                 let folder = (relative as NSString).deletingLastPathComponent
                 jobs.append(job(url.appendingPathComponent(relative), relativeFolder: folder))
             }
         }
-        return Self.checked(jobs)
+        return Self.checked(jobs, notes: notes)
     }
 
     private func job(_ input: URL, relativeFolder: String) -> UpscaleJob {
@@ -71,12 +118,27 @@ struct UpscaleJobPlanner {
         return UpscaleJob(input: input, output: folder.appendingPathComponent(name), format: format)
     }
 
-    /// PNG and JPEG files (by extension, hidden ones left out) under `folder`, as sorted relative paths;
-    /// the output folder is not searched, so earlier results are not upscaled again.
-    private func imageFiles(in folder: URL) -> [String] {
+    /// A folder's identity: device and inode.
+    private struct FolderID: Hashable { var device: UInt64, inode: UInt64 }
+
+    private static func folderID(_ path: String) -> FolderID? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// PNG, JPEG and BMP files (by extension, hidden ones left out) under `folder`, as sorted relative paths;
+    /// the output folder is not searched, so earlier results are not upscaled again. Each folder is
+    /// searched at most once, by device and inode: a symbolic link is followed only to a folder that is
+    /// neither in the tree itself nor already searched (so a link loop ends, and the tree is mirrored by
+    /// its real paths). Images of formats savl does not read are noted, not upscaled.
+    private func imageFiles(in folder: URL, notes: inout [String]) -> [String] {
         let outputFolder = Self.canonical(URL(fileURLWithPath: output))
         var found: [String] = []
+        var searched = Set<FolderID>()
+        let inTree = recursive ? Self.realFolders(under: folder) : []
         func visit(_ url: URL, _ relative: String) {
+            if let id = Self.folderID(url.path) { searched.insert(id) }
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return }
             for name in names.sorted() where !name.hasPrefix(".") {
                 let child = url.appendingPathComponent(name)
@@ -84,9 +146,16 @@ struct UpscaleJobPlanner {
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: child.path, isDirectory: &isDirectory) else { continue }
                 if isDirectory.boolValue {
-                    if recursive && Self.canonical(child) != outputFolder { visit(child, path) }
-                } else if ImageFormat(pathExtension: child.pathExtension) != nil {
+                    guard recursive && Self.canonical(child) != outputFolder else { continue }
+                    if Self.isLink(child.path), let id = Self.folderID(child.path), inTree.contains(id) || searched.contains(id) {
+                        notes.append("\(child.path): a link to \(Self.canonical(child)), a folder searched anyway, not followed")
+                        continue
+                    }
+                    visit(child, path)
+                } else if isReadableImageExtension(child.pathExtension) {
                     found.append(path)
+                } else if let kind = Self.unreadExtensions[child.pathExtension.lowercased()] {
+                    notes.append("\(child.path): skipped, savl does not read \(kind) (convert it to PNG or JPEG)")
                 }
             }
         }
@@ -94,14 +163,40 @@ struct UpscaleJobPlanner {
         return found
     }
 
-    /// Marks jobs that would overwrite an input, or write where an earlier job writes.
-    private static func checked(_ jobs: [UpscaleJob]) -> [UpscaleJob] {
+    private static func isLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// The folders of the tree under `root` reached without following any symbolic link (hidden ones left out).
+    private static func realFolders(under root: URL) -> Set<FolderID> {
+        var found = Set<FolderID>()
+        func walk(_ url: URL) {
+            guard let id = folderID(url.path), found.insert(id).inserted,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return }
+            for name in names where !name.hasPrefix(".") {
+                let child = url.appendingPathComponent(name)
+                var info = stat()
+                if lstat(child.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { walk(child) }
+            }
+        }
+        walk(root)
+        return found
+    }
+
+    /// Drops repeats of a job (the same input to the same output, e.g. a file given twice, or given
+    /// and inside a folder given), and marks jobs that would overwrite an input or write where an
+    /// earlier job writes.
+    private static func checked(_ jobs: [UpscaleJob], notes: [String]) -> Plan {
         let inputs = Set(jobs.filter { $0.problem == nil }.map { canonical($0.input) })
         var claimed: [String: URL] = [:]
-        return jobs.map { job in
-            guard job.problem == nil else { return job }
+        var seen = Set<[String]>()
+        var kept: [UpscaleJob] = []
+        for job in jobs {
+            guard job.problem == nil else { kept.append(job); continue }
             var job = job
-            let target = canonical(job.output)
+            let source = canonical(job.input), target = canonical(job.output)
+            guard seen.insert([source, target]).inserted else { continue }
             if inputs.contains(target) {
                 job.problem = "\(job.input.path): the output \(job.output.path) would overwrite an input; choose another -o or a --suffix"
             } else if let first = claimed[target] {
@@ -109,8 +204,9 @@ struct UpscaleJobPlanner {
             } else {
                 claimed[target] = job.input
             }
-            return job
+            kept.append(job)
         }
+        return Plan(jobs: kept, notes: notes)
     }
 
     /// The path with symbolic links and `..` resolved (for the folder part when the file does not exist yet).

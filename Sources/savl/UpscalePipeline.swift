@@ -32,6 +32,9 @@ struct UpscalePipeline {
     let overlap: Int
     /// Bytes the network may use for one tile.
     let memoryBudget: Int
+    /// When set, an image's overlap is shrunk as far as needed for its tiles to cost at most this many
+    /// times the compute of one whole-image pass (`TileCost`); nil keeps `overlap` whatever the cost.
+    var maxOverhead: Double? = nil
 
     /// The default budget for the network's working memory per tile.
     static let defaultMemoryBudgetMB = 640
@@ -48,7 +51,12 @@ struct UpscalePipeline {
     func plan(width: Int, height: Int) -> TilePlan {
         let a = resolver.alignment
         let side = tile.map { $0 == 0 ? 0 : ($0 + a - 1) / a * a } ?? automaticTile
-        return TilePlan(width: width, height: height, tile: side, overlap: overlap, radius: resolver.radius, alignment: a)
+        func plan(_ overlap: Int) -> TilePlan {
+            TilePlan(width: width, height: height, tile: side, overlap: overlap, radius: resolver.radius, alignment: a)
+        }
+        let full = plan(overlap)
+        guard let maxOverhead, full.overhead > maxOverhead else { return full }
+        return stride(from: overlap - 1, through: 0, by: -1).lazy.map(plan).first { $0.overhead <= maxOverhead } ?? plan(0)
     }
 
     /// Estimated peak memory in bytes for an image: input and output, the network's working set for the

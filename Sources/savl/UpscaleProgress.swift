@@ -104,6 +104,15 @@ final class UpscaleProgress {
         }
     }
 
+    /// Something the user should know that is not an error (e.g. stale temporaries removed, files not read):
+    /// a `note:` line, even in quiet mode, or a `note` event.
+    func note(_ message: String) {
+        switch style {
+        case .json: event(["event": "note", "message": message])
+        case .line, .quiet: write("\(clearLine())note: \(message)\n")
+        }
+    }
+
     /// A file that failed; `message` names it and says why.
     func failed(_ message: String) {
         finishedFiles += 1

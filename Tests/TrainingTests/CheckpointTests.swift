@@ -98,3 +98,35 @@ extension TrainingRuns {
         }
     }
 }
+
+extension TrainingRuns.CheckpointTests {
+    /// A kill during `Checkpoint.write` leaves `.step-N.UUID.tmp`; a resume removes it, but not a temporary
+    /// folder another writer still holds, nor anything else; the store never lists them as checkpoints.
+    @Test func resumeRemovesStaleTemporaryFoldersOnly() throws {
+        let space = try Workspace("resume-stale", count: 3)
+        defer { space.remove() }
+        var config = try tinyConfig(photos: space.photos, steps: 3, stage1Steps: 3)
+        config.validation.folder = ""
+        config.checkpoints.every = 3
+        let folder = space.run("run")
+        try Trainer(config: config, runDirectory: folder, reporter: ProgressReporter(mode: .quiet)).train()
+        let checkpoints = folder.appendingPathComponent("checkpoints")
+        let stale = ".step-00000006.\(UUID().uuidString).tmp", held = ".step-00000009.\(UUID().uuidString).tmp"
+        let others = [".notes.tmp", "step-notes", ".step-00000006.not-a-uuid.tmp"]
+        for name in [stale, held] + others {
+            try FileManager.default.createDirectory(at: checkpoints.appendingPathComponent(name), withIntermediateDirectories: true)
+            try Data([1, 2, 3]).write(to: checkpoints.appendingPathComponent("\(name)/\(Checkpoint.modelFile)"))
+        }
+        let lock = open(checkpoints.appendingPathComponent(held).path, O_RDONLY | O_DIRECTORY)
+        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        defer { close(lock) }
+        #expect(CheckpointStore(folder: checkpoints, keepLast: 2).entries().map(\.url.lastPathComponent) == ["step-00000003"])
+
+        var messages: [String] = []
+        let resumed = try Trainer.resume(runDirectory: folder, reporter: ProgressReporter(mode: .quiet) { messages.append($0) })
+        #expect(resumed.step == 3)
+        #expect(messages.contains { $0.contains("removed \(stale)") }, "\(messages)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).sorted()
+        #expect(left == ([held, "step-00000003"] + others).sorted())
+    }
+}

@@ -115,3 +115,37 @@ import Testing
         #expect(try TrainingConfig.load(yaml: "model: {preset: paper}").model.blockKind == .attention)
     }
 }
+
+extension ConfigTests {
+    /// A configuration file that sets nothing is a mistake, not a request for the defaults.
+    @Test func anEmptyConfigurationFileIsAnError() throws {
+        let folder = try temporaryFolder("empty-config")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, text) in [("empty.yml", ""), ("comments.yml", "# nothing yet\n\n"), ("braces.yml", "{}\n")] {
+            let url = folder.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            let error = try #require(throws: ConfigError.self) { try TrainingConfig.load(contentsOf: url) }
+            #expect(error.message.hasPrefix("\(url.path): empty configuration"), "\(error.message)")
+        }
+        let unreadable = try #require(throws: ConfigError.self) { try TrainingConfig.load(contentsOf: folder) }
+        #expect(!unreadable.message.contains("NSCocoaErrorDomain"), "\(unreadable.message)")
+    }
+
+    /// Every folder a run reads is checked before any photo is loaded.
+    @Test func missingFoldersAreFoundBeforeLoadingPhotos() throws {
+        let space = try Workspace("paths", count: 2)
+        defer { space.remove() }
+        var config = try tinyConfig(photos: space.photos, steps: 1, stage1Steps: 1)
+        config.validation.folder = space.root.appendingPathComponent("no-such-eval").path
+        var messages: [String] = []
+        let error = try #require(throws: DatasetError.self) {
+            try Trainer(config: config, runDirectory: space.run("run"), reporter: ProgressReporter(mode: .quiet) { messages.append($0) })
+        }
+        #expect(error.message == "validation.folder: \(config.validation.folder): no such folder", "\(error.message)")
+        #expect(messages.isEmpty, "nothing was loaded: \(messages)")
+        config.validation.folder = space.photos.path
+        config.data.folders = [space.photos.path, space.photos.appendingPathComponent("photo0.png").path]
+        let file = try #require(throws: DatasetError.self) { try config.checkPaths() }
+        #expect(file.message.hasSuffix("photo0.png: a file, not a folder"), "\(file.message)")
+    }
+}

@@ -140,4 +140,20 @@ struct DegradeCommandTests {
         _ = try run([hr, "-o", input.appendingPathComponent("c").path, "--config", configURL.path])
         #expect(try bytes(input.appendingPathComponent("p/hr0.png")) == bytes(input.appendingPathComponent("c/hr0.png")))
     }
+
+    @Test("what a killed run left mid-write is removed; an empty configuration is refused")
+    func leftoversAndEmptyConfigurations() throws {
+        let input = try folder([(64, 48)])
+        defer { try? FileManager.default.removeItem(at: input) }
+        let hr = input.appendingPathComponent("hr0.png").path
+        let out = input.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for name in [".hr0.png.tmp-1k2", ".hr0.json.tmp-zz", "keep.txt"] { try Data([1]).write(to: out.appendingPathComponent(name)) }
+        _ = try run([hr, "-o", out.path, "--preset", "bicubic"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["hr0.json", "hr0.png", "keep.txt"])
+        let empty = input.appendingPathComponent("empty.yml")
+        try "# to do\n".write(to: empty, atomically: true, encoding: .utf8)
+        let error = try #require(throws: DegradeCommand.Failure.self) { try run([hr, "-o", out.path, "--config", empty.path]) }
+        #expect(error.description.contains("empty configuration"), "\(error)")
+    }
 }
