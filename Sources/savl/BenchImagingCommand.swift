@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Tensors
 
 /// `savl bench-imaging`: the speed of the image codecs and of resizing, on one thread. These figures were
 /// wall-clock bounds in the tests; they are a benchmark's job (see BENCHMARKS.md).
@@ -41,16 +42,7 @@ struct BenchImagingCommand: ParsableCommand {
         }
         let image = Image(width: n, height: n, channels: 3, planes: planes).quantized()
         let png = try PNG.encode(image)
-        func median(_ body: () throws -> Void) rethrows -> Double {
-            try body()
-            var times: [Double] = []
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            return times.sorted()[times.count / 2]
-        }
+        func median(_ body: () throws -> Void) rethrows -> Double { try medianMilliseconds(repeats: repeats, body) }
         let result: [String: Double] = [
             "jpeg_roundtrip_ms": try median { _ = try JPEG.decode(JPEG.encode(image, quality: 75)) },
             "png_decode_ms": try median { _ = try PNG.decode(png) },
