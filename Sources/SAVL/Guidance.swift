@@ -15,6 +15,17 @@ public struct Guidance {
     }
 }
 
+extension Guidance {
+    /// The guidance of an `oracle` model: the ground-truth maps (N, k, h, w), zero-padded to `latentDim`
+    /// channels, stand for mu; their channel mean gives the severity map.
+    public static func oracle(maps: Tensor, latentDim: Int) throws -> Guidance {
+        let (n, k, h, w) = (maps.shape[0], maps.shape[1], maps.shape[2], maps.shape[3])
+        let mean = k < latentDim ? try concat([maps, Tensor.zeros([n, latentDim - k, h, w])], axis: 1) : maps
+        let severity = h * w > 1 ? try severityMap(level: maps.mean(axes: [1], keepDims: true)) : Tensor.zeros([n, 1, h, w])
+        return Guidance(mean: mean, severity: severity)
+    }
+}
+
 /// DSCA, the dual guidance before every block.
 ///
 /// Channel path: two 1x1 convs on mu (d to d to C) give per-pixel channel gates 2 sigmoid(.) (1 at zero logits).

@@ -54,17 +54,6 @@ public func severityMap(level: Tensor) throws -> Tensor {
     return try -(centred / std)
 }
 
-extension Guidance {
-    /// The guidance of an `oracle` model: the ground-truth maps (N, k, h, w), zero-padded to `latentDim`
-    /// channels, stand for mu; their channel mean gives the severity map.
-    public static func oracle(maps: Tensor, latentDim: Int) throws -> Guidance {
-        let (n, k, h, w) = (maps.shape[0], maps.shape[1], maps.shape[2], maps.shape[3])
-        let mean = k < latentDim ? try concat([maps, Tensor.zeros([n, latentDim - k, h, w])], axis: 1) : maps
-        let severity = h * w > 1 ? try severityMap(level: maps.mean(axes: [1], keepDims: true)) : Tensor.zeros([n, 1, h, w])
-        return Guidance(mean: mean, severity: severity)
-    }
-}
-
 /// The amortized degradation encoder g: LR image to the per-pixel posterior, one fully convolutional pass,
 /// no downsampling, receptive field `config.encoderReceptiveField` LR pixels.
 public final class DegradationEncoder: Module {
