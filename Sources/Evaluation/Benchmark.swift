@@ -30,13 +30,19 @@ public struct ImageScore: Codable, Sendable, Equatable {
     public var psnr: Double
     /// Mean SSIM.
     public var ssim: Double
+    /// PSNR over the colour channels, whatever `channel` the report compares (a colour cast lowers it, not Y-PSNR).
+    public var rgbPSNR: Double
+    /// The SR image's mean minus the HR image's, per colour channel, in 8-bit levels (`meanShift`).
+    public var meanShift: [Double]
 
-    public init(name: String, width: Int, height: Int, psnr: Double, ssim: Double) {
+    public init(name: String, width: Int, height: Int, psnr: Double, ssim: Double, rgbPSNR: Double, meanShift: [Double]) {
         self.name = name
         self.width = width
         self.height = height
         self.psnr = psnr
         self.ssim = ssim
+        self.rgbPSNR = rgbPSNR
+        self.meanShift = meanShift
     }
 }
 
@@ -65,16 +71,26 @@ public struct SetReport: Codable, Sendable {
     /// Means over the images that were scored (nil when none were).
     public var meanPSNR: Double?
     public var meanSSIM: Double?
+    public var meanRGBPSNR: Double?
+    /// The mean of the images' `meanShift` per channel (a gray image's one value counts for R, G and B).
+    public var meanShift: [Double]?
     /// Files (or the folder itself) that could not be evaluated.
     public var failures: [EvalFailure]
 
-    public init(name: String, path: String, images: [ImageScore], meanPSNR: Double?, meanSSIM: Double?, failures: [EvalFailure]) {
+    public init(name: String, path: String, images: [ImageScore], failures: [EvalFailure]) {
         self.name = name
         self.path = path
         self.images = images
-        self.meanPSNR = meanPSNR
-        self.meanSSIM = meanSSIM
         self.failures = failures
+        guard !images.isEmpty else { return }
+        let n = Double(images.count)
+        meanPSNR = images.map(\.psnr).reduce(0, +) / n
+        meanSSIM = images.map(\.ssim).reduce(0, +) / n
+        meanRGBPSNR = images.map(\.rgbPSNR).reduce(0, +) / n
+        // A gray image's shift is the same in R, G and B.
+        let channels = images.map(\.meanShift.count).max()!
+        let shifts = images.map { $0.meanShift.count == channels ? $0.meanShift : [Double](repeating: $0.meanShift[0], count: channels) }
+        meanShift = (0..<channels).map { c in shifts.map { $0[c] }.reduce(0, +) / n }
     }
 }
 
@@ -139,7 +155,9 @@ public struct Benchmark: Sendable {
         }
         return ImageScore(name: name, width: hr.width, height: hr.height,
                           psnr: try psnr(sr, hr, border: border, channel: channel),
-                          ssim: try ssim(sr, hr, border: border, channel: channel))
+                          ssim: try ssim(sr, hr, border: border, channel: channel),
+                          rgbPSNR: try psnr(sr, hr, border: border, channel: .rgb),
+                          meanShift: try meanShift(sr, hr, border: border))
     }
 
     /// Image files of a folder: `.png`, `.jpg`, `.jpeg` (any case), hidden files skipped, sorted by name.
@@ -159,43 +177,38 @@ public struct Benchmark: Sendable {
     /// - Parameter progress: called after each image, with its score or its failure.
     public func run(directory: URL, progress: ((Result<ImageScore, EvalFailure>) -> Void)? = nil) -> SetReport {
         let path = directory.standardizedFileURL.path
-        var report = SetReport(name: directory.standardizedFileURL.lastPathComponent, path: path,
-                               images: [], meanPSNR: nil, meanSSIM: nil, failures: [])
+        let name = directory.standardizedFileURL.lastPathComponent
+        var images: [ImageScore] = [], failures: [EvalFailure] = []
         let files: [URL]
         let lrFolder = directory.appendingPathComponent("LR"), hrFolder = directory.appendingPathComponent("HR")
         let isTestSet = FileManager.default.fileExists(atPath: lrFolder.path) && FileManager.default.fileExists(atPath: hrFolder.path)
-        let resultFolder = results?.appendingPathComponent(report.name)
+        let resultFolder = results?.appendingPathComponent(name)
         do {
             files = try Benchmark.imageFiles(in: isTestSet ? hrFolder : directory)
             if files.isEmpty { throw MetricError("no .png, .jpg or .jpeg files") }
         } catch {
             let failure = EvalFailure(path: path, reason: "\(error)")
-            report.failures.append(failure)
             progress?(.failure(failure))
-            return report
+            return SetReport(name: name, path: path, images: [], failures: [failure])
         }
         for file in files {
             do {
-                let name = file.lastPathComponent
-                let lr = isTestSet ? try readImage(at: lrFolder.appendingPathComponent(name), maxPixels: maxPixels) : nil
-                let sr = try resultFolder.map { try readImage(at: $0.appendingPathComponent(name), maxPixels: maxPixels) }
-                let s = try score(readImage(at: file, maxPixels: maxPixels), name: name, lr: lr, sr: sr)
-                report.images.append(s)
+                let fileName = file.lastPathComponent
+                let lr = isTestSet ? try readImage(at: lrFolder.appendingPathComponent(fileName), maxPixels: maxPixels) : nil
+                let sr = try resultFolder.map { try readImage(at: $0.appendingPathComponent(fileName), maxPixels: maxPixels) }
+                let s = try score(readImage(at: file, maxPixels: maxPixels), name: fileName, lr: lr, sr: sr)
+                images.append(s)
                 progress?(.success(s))
             } catch let error as ImageError {
                 let failure = EvalFailure(path: error.file ?? file.path, reason: error.reason)
-                report.failures.append(failure)
+                failures.append(failure)
                 progress?(.failure(failure))
             } catch {
                 let failure = EvalFailure(path: file.path, reason: "\(error)")
-                report.failures.append(failure)
+                failures.append(failure)
                 progress?(.failure(failure))
             }
         }
-        if !report.images.isEmpty {
-            report.meanPSNR = report.images.map(\.psnr).reduce(0, +) / Double(report.images.count)
-            report.meanSSIM = report.images.map(\.ssim).reduce(0, +) / Double(report.images.count)
-        }
-        return report
+        return SetReport(name: name, path: path, images: images, failures: failures)
     }
 }

@@ -33,35 +33,46 @@ public struct BenchmarkReport: Codable, Sendable {
     }
 
     /// A plain-text table: one block per set (its images, then the mean), then a summary of the
-    /// means when there are several sets.
+    /// means when there are several sets. Beside the report's channel it shows the RGB PSNR and the mean
+    /// colour shift (R/G/B, 8-bit levels), so a colour cast cannot hide behind Y-PSNR.
     public func table() -> String {
         var lines: [String] = []
-        let nameWidth = max(12, sets.flatMap { $0.images.map(\.name.count) }.max() ?? 0)
-        func row(_ name: String, _ size: String, _ psnr: String, _ ssim: String) -> String {
+        let nameWidth = max(12, (sets.flatMap { $0.images.map(\.name.count) } + sets.map(\.name.count)).max() ?? 0)
+        func row(_ name: String, _ size: String, _ psnr: String, _ ssim: String, _ rgb: String, _ shift: String) -> String {
             name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                + size.leftPadded(11) + "  " + psnr.leftPadded(9) + "  " + ssim.leftPadded(7)
+                + size.leftPadded(11) + "  " + psnr.leftPadded(9) + "  " + ssim.leftPadded(7) + "  " + rgb.leftPadded(8)
+                + "  " + shift.leftPadded(17)
         }
+        func ssimText(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
+        let header = row("image", "size", "PSNR (dB)", "SSIM", "RGB PSNR", "shift R/G/B")
         for set in sets {
             lines.append("\(set.name)  x\(scale)  \(method)  (\(channel == .y ? "Y" : "RGB"), border \(border))")
-            lines.append(row("image", "size", "PSNR (dB)", "SSIM"))
+            lines.append(header)
             for s in set.images {
-                lines.append(row(s.name, "\(s.width)x\(s.height)", formatPSNR(s.psnr), String(format: "%.4f", s.ssim)))
+                lines.append(row(s.name, "\(s.width)x\(s.height)", formatPSNR(s.psnr), ssimText(s.ssim), formatPSNR(s.rgbPSNR),
+                                 formatShift(s.meanShift)))
             }
-            if let p = set.meanPSNR, let s = set.meanSSIM {
-                lines.append(row("mean (\(set.images.count))", "", formatPSNR(p), String(format: "%.4f", s)))
+            if !set.images.isEmpty {
+                lines.append(row("mean (\(set.images.count))", "", set.meanPSNR.map(formatPSNR) ?? "-", ssimText(set.meanSSIM),
+                                 set.meanRGBPSNR.map(formatPSNR) ?? "-", set.meanShift.map(formatShift) ?? "-"))
             }
             if !set.failures.isEmpty { lines.append("\(set.failures.count) failed") }
             lines.append("")
         }
         if sets.count > 1 {
             lines.append("summary  x\(scale)  \(method)")
+            lines.append(header)
             for set in sets {
-                let p = set.meanPSNR.map(formatPSNR) ?? "-", s = set.meanSSIM.map { String(format: "%.4f", $0) } ?? "-"
-                lines.append(row(set.name, "\(set.images.count) images", p, s))
+                lines.append(row(set.name, "\(set.images.count) images", set.meanPSNR.map(formatPSNR) ?? "-", ssimText(set.meanSSIM),
+                                 set.meanRGBPSNR.map(formatPSNR) ?? "-", set.meanShift.map(formatShift) ?? "-"))
             }
             lines.append("")
         }
         return lines.joined(separator: "\n")
+    }
+
+    private func formatShift(_ shift: [Double]) -> String {
+        shift.map { String(format: "%+.1f", $0) }.joined(separator: "/")
     }
 
     private func formatPSNR(_ v: Double) -> String { v.isFinite ? String(format: "%.2f", v) : "inf" }

@@ -36,6 +36,13 @@ public func psnr(_ a: Image, _ b: Image, border: Int = 0, channel: MetricChannel
     return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
 }
 
+/// How far `a`'s mean colour lies from `b`'s, per colour channel (R, G, B; one value for gray), in 8-bit
+/// levels with `border` cropped: the mean of a - b. Y-PSNR hides a colour cast; this shows it.
+public func meanShift(_ a: Image, _ b: Image, border: Int = 0) throws -> [Double] {
+    let (pa, pb) = try metricPlanes(a, b, border: border, channel: .rgb, minimumSide: 1)
+    return zip(pa, pb).map { x, y in zip(x.values, y.values).reduce(0) { $0 + $1.0 - $1.1 } / Double(x.values.count) }
+}
+
 /// SSIM as the field computes it (BasicSR `calculate_ssim`, after Wang et al.): 8-bit values,
 /// `border` cropped, 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255,
 /// 'valid' filtering (no padding), mean of the SSIM map; averaged over channels for `.rgb`.

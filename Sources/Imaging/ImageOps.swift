@@ -20,6 +20,29 @@ extension Image {
         return out
     }
 
+    /// The rectangle at (`x`, `y`) of size `width` x `height`, which may reach outside the image: pixels
+    /// outside are mirrored about the edge pixels (PyTorch's `reflect` padding), so an image edge looks
+    /// to a filter or a network like the inside of a picture rather than a black frame.
+    public func croppedReflecting(x: Int, y: Int, width w: Int, height h: Int) -> Image {
+        precondition(w > 0 && h > 0, "empty crop \(w)x\(h)")
+        if x >= 0 && y >= 0 && x + w <= width && y + h <= height { return cropped(x: x, y: y, width: w, height: h) }
+        var out = Image(width: w, height: h, channels: channels, value: 0, bitDepth: bitDepth)
+        out.iccProfile = iccProfile
+        let columns = (0..<w).map { reflectIndex(x + $0, width) }
+        planes.withUnsafeBufferPointer { src in
+            out.planes.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<channels {
+                    for row in 0..<h {
+                        let from = src.baseAddress! + (c * height + reflectIndex(y + row, height)) * width
+                        let to = dst.baseAddress! + (c * h + row) * w
+                        for (i, column) in columns.enumerated() { to[i] = from[column] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// The image without its alpha channel (RGBA to RGB, gray + alpha to gray); unchanged otherwise.
     public func removingAlpha() -> Image {
         guard hasAlpha else { return self }
@@ -59,4 +82,15 @@ extension Image {
     public func planes8() -> [UInt8] {
         planes.map(unitToByte)
     }
+}
+
+/// Maps an index outside `0..<count` back inside by mirror reflection about the edge pixels
+/// (PyTorch's `reflect`: the edge pixel is not repeated).
+@inline(__always)
+public func reflectIndex(_ i: Int, _ count: Int) -> Int {
+    if count == 1 { return 0 }
+    let period = 2 * (count - 1)
+    var m = i % period
+    if m < 0 { m += period }
+    return m < count ? m : period - m
 }

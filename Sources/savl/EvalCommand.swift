@@ -46,6 +46,10 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --method model: the strength of restoration (see savl upscale; default 1).")
     var strength: Float?
 
+    @Option(name: [.customLong("colour-correction"), .customLong("color-correction")], parsing: .unconditional,
+            help: ArgumentHelp("With --method model: see savl upscale (default \(ColourCorrection.defaultSigma)).", valueName: "SIGMA"))
+    var colourCorrection: Float?
+
     @Option(help: ArgumentHelp("Score the SR images in DIR/<folder name>/ (same file names) instead of running a method.", valueName: "DIR"))
     var results: String?
 
@@ -74,6 +78,8 @@ struct EvalCommand: ParsableCommand {
         if method != .model && model != nil { throw ValidationError("--model only applies with --method model") }
         if results != nil && method != .bicubic { throw ValidationError("--results scores existing files; it does not take --method") }
         if method != .model && strength != nil { throw ValidationError("--strength only applies with --method model") }
+        if method != .model && colourCorrection != nil { throw ValidationError("--colour-correction only applies with --method model") }
+        if let colourCorrection { try ColourCorrection.validate(colourCorrection) }
         if let strength, !(strength.isFinite && strength >= 0) { throw ValidationError("--strength must be a number >= 0, not \(strength)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -81,7 +87,9 @@ struct EvalCommand: ParsableCommand {
     func upscaler() throws -> any Upscaler {
         switch method {
         case .bicubic: return BicubicUpscaler()
-        case .model: return try ModelUpscaler(UpscaleModels.load(model), strength: strength ?? 1)
+        case .model:
+            return try ModelUpscaler(UpscaleModels.load(model), strength: strength ?? 1,
+                                     colourCorrection: colourCorrection ?? ColourCorrection.defaultSigma)
         }
     }
 

@@ -6,10 +6,13 @@ struct ModelUpscaler: Upscaler, @unchecked Sendable {
     let pipeline: UpscalePipeline
     let name: String
 
-    init(_ loaded: UpscaleModels.Loaded, strength: Float) throws {
+    init(_ loaded: UpscaleModels.Loaded, strength: Float, colourCorrection: Float = ColourCorrection.defaultSigma) throws {
         let config = loaded.model.config
-        pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
-        name = "savl \(config.preset) x\(config.scale) (\(loaded.source))"
+        var pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
+        pipeline.colourCorrection = ColourCorrection(sigma: colourCorrection)
+        self.pipeline = pipeline
+        let correction = colourCorrection > 0 ? "colour correction \(colourCorrection)" : "no colour correction"
+        name = "savl \(config.preset) x\(config.scale) (\(loaded.source), \(correction))"
     }
 
     func upscale(_ image: Image, scale: Int) throws -> Image {

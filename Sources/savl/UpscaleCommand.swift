@@ -97,6 +97,11 @@ struct UpscaleCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Restoration strength: 0 keeps the degradations, 1 removes the estimated ones, above 1 restores harder.")
     var strength: Float = 1
 
+    @Option(name: [.customLong("colour-correction"), .customLong("color-correction")], parsing: .unconditional,
+            help: ArgumentHelp("Keep the input's local mean colours (over a Gaussian of SIGMA input pixels), which the network may shift; 0 turns it off.",
+                               valueName: "SIGMA"))
+    var colourCorrection: Float = ColourCorrection.defaultSigma
+
     @Option(name: .shortAndLong, parsing: .unconditional,
             help: "Tile side in input pixels, overlap included: auto (from --memory), N, or 0 (the whole image at once, which needs a second full-size buffer). Tiling costs at most 2x the compute: a small N shrinks the overlap.")
     var tile: TileOption = .auto
@@ -148,6 +153,7 @@ struct UpscaleCommand: ParsableCommand {
         if let width, width <= 0 { throw ValidationError("--width must be positive, not \(width)") }
         if let height, height <= 0 { throw ValidationError("--height must be positive, not \(height)") }
         guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be 0 or more, not \(strength)") }
+        try ColourCorrection.validate(colourCorrection)
         if case .size(let n) = tile, n < 0 { throw ValidationError("--tile must be auto, 0 or a positive number of pixels, not \(n)") }
         if case .size(let n) = tile, let tileOverlap, n > 0, tileOverlap >= n {
             throw ValidationError("--tile-overlap \(tileOverlap) must be smaller than the tile \(n)")
@@ -193,7 +199,8 @@ struct UpscaleCommand: ParsableCommand {
         if let tileSize, let tileOverlap, tileSize > 0 { try checkTileCost(tileSize, overlap: tileOverlap, alignment: resolver.alignment) }
         // The default overlap shrinks where it would make tiling cost more than 2x; an explicit one is kept.
         let pipeline = UpscalePipeline(resolver: resolver, tile: tileSize, overlap: tileOverlap ?? TiledSuperResolver.defaultOverlap(config),
-                                       memoryBudget: memory << 20, maxOverhead: tileOverlap == nil ? TileCost.maxOverhead : nil)
+                                       memoryBudget: memory << 20, maxOverhead: tileOverlap == nil ? TileCost.maxOverhead : nil,
+                                       colourCorrection: ColourCorrection(sigma: colourCorrection))
         let planner = UpscaleJobPlanner(output: output!, recursive: recursive, suffix: suffix, format: outputFormat)
         let plan = planner.plan(for: inputs)
         let jobs = plan.jobs

@@ -17,12 +17,22 @@ final class TiledSuperResolver {
     /// r_clean, the code of a clean image (length d).
     let cleanCode: [Float]
 
-    init(model: SAVLModel, strength: Float, cleanCode: [Float]) {
+    /// LR pixels mirrored in beyond the image's edges around every tile that touches them, rounded up to
+    /// the window grid. The network's convolutions pad with zeros, which it otherwise reads as a dark frame:
+    /// a band along the edges came out off by up to 15 levels on flat colours.
+    let edgeMargin: Int
+
+    init(model: SAVLModel, strength: Float, cleanCode: [Float], edgeMargin: Int? = nil) {
         precondition(cleanCode.count == model.config.latentDim, "clean code has \(cleanCode.count) values, not \(model.config.latentDim)")
         self.model = model
         self.strength = strength
         self.cleanCode = cleanCode
+        let a = model.config.blockKind == .attention ? model.config.windowSize : 1
+        self.edgeMargin = ((edgeMargin ?? Self.defaultEdgeMargin) + a - 1) / a * a
     }
+
+    /// The default `edgeMargin`: 16 LR pixels.
+    static let defaultEdgeMargin = 16
 
     var config: SAVLConfig { model.config }
     var scale: Int { config.scale }
@@ -75,13 +85,19 @@ final class TiledSuperResolver {
         var globalMean: Tensor?
     }
 
-    /// The tensor (1, 3, h, w) of a tile of a 3-channel image, padded at the bottom and right to the window grid.
-    private func tensor(_ image: Image, _ rows: Range<Int>, _ columns: Range<Int>) throws -> Tensor {
-        let crop = image.cropped(x: columns.lowerBound, y: rows.lowerBound, width: columns.count, height: rows.count)
-        let x = Tensor(shape: [1, 3, rows.count, columns.count], values: crop.planes)
+    /// The input (1, 3, h, w) of a tile of a 3-channel image: the tile, with `edgeMargin` mirrored pixels
+    /// on each side where it touches the image's edge, padded at the bottom and right to the window grid;
+    /// and where the tile's first pixel lies in it.
+    private func tensor(_ image: Image, _ rows: Range<Int>, _ columns: Range<Int>) throws -> (x: Tensor, top: Int, left: Int) {
+        let m = edgeMargin
+        let top = rows.lowerBound == 0 ? m : 0, bottom = rows.upperBound == image.height ? m : 0
+        let left = columns.lowerBound == 0 ? m : 0, right = columns.upperBound == image.width ? m : 0
+        let (h, w) = (top + rows.count + bottom, left + columns.count + right)
+        let crop = image.croppedReflecting(x: columns.lowerBound - left, y: rows.lowerBound - top, width: w, height: h)
+        let x = Tensor(shape: [1, 3, h, w], values: crop.planes)
         let a = alignment
-        let (ph, pw) = ((a - rows.count % a) % a, (a - columns.count % a) % a)
-        return ph + pw == 0 ? x : try x.padded2d(top: 0, bottom: ph, left: 0, right: pw)
+        let (ph, pw) = ((a - h % a) % a, (a - w % a) % a)
+        return (ph + pw == 0 ? x : try x.padded2d(top: 0, bottom: ph, left: 0, right: pw), top, left)
     }
 
     /// Pass 1: the encoder's image-wide statistics. `progress(done, total)` is called after each tile.
@@ -94,7 +110,7 @@ final class TiledSuperResolver {
         try GradMode.withoutGrad {
             for (rows, ownedRows) in zip(plan.rows.extents, plan.rows.owned) {
                 for (columns, ownedColumns) in zip(plan.columns.extents, plan.columns.owned) {
-                    let x = try tensor(image, rows, columns)
+                    let (x, top, left) = try tensor(image, rows, columns)
                     let (h, w) = (x.shape[2], x.shape[3])
                     let values: [Float]
                     if global {
@@ -104,7 +120,7 @@ final class TiledSuperResolver {
                     }
                     for c in 0..<(global ? d : 1) {
                         for y in ownedRows {
-                            let base = (c * h + y - rows.lowerBound) * w - columns.lowerBound
+                            let base = (c * h + y - rows.lowerBound + top) * w - columns.lowerBound + left
                             for column in ownedColumns {
                                 let v = Double(values[base + column])
                                 if global { sums[c] += v } else { sums[0] += v; sums[1] += v * v }
@@ -135,7 +151,7 @@ final class TiledSuperResolver {
     /// Pass 2 for one tile: the SR output (1, 3, h s, w s) of the tile at `rows` x `columns`.
     func superResolve(_ image: Image, rows: Range<Int>, columns: Range<Int>, statistics: Statistics) throws -> Tensor {
         try GradMode.withoutGrad {
-            let x = try tensor(image, rows, columns)
+            let (x, top, left) = try tensor(image, rows, columns)
             var guidance = Guidance(mean: nil, severity: nil)
             if let encoder = model.encoder {
                 let (h, w) = (x.shape[2], x.shape[3])
@@ -156,7 +172,8 @@ final class TiledSuperResolver {
             let out = try model.sr(x, guidance)
             let (oh, ow) = (rows.count * scale, columns.count * scale)
             guard out.shape[2] != oh || out.shape[3] != ow else { return out }
-            return try out.sliced(axis: 2, 0..<oh).sliced(axis: 3, 0..<ow)
+            let (y0, x0) = (top * scale, left * scale)
+            return try out.sliced(axis: 2, y0..<(y0 + oh)).sliced(axis: 3, x0..<(x0 + ow))
         }
     }
 

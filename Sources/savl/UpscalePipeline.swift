@@ -35,15 +35,18 @@ struct UpscalePipeline {
     /// When set, an image's overlap is shrunk as far as needed for its tiles to cost at most this many
     /// times the compute of one whole-image pass (`TileCost`); nil keeps `overlap` whatever the cost.
     var maxOverhead: Double? = nil
+    /// Keeps the output's local mean colours those of the input (`ColourCorrection`).
+    var colourCorrection = ColourCorrection(sigma: ColourCorrection.defaultSigma)
 
     /// The default budget for the network's working memory per tile.
     static let defaultMemoryBudgetMB = 640
 
-    /// The tile side `tile == nil` picks: the largest multiple of 8 (or of the attention window) whose tile
-    /// fits the budget, and at least the overlap plus 32.
+    /// The tile side `tile == nil` picks: the largest multiple of 8 (or of the attention window) whose tile,
+    /// with the mirrored margins of an edge tile, fits the budget, and at least the overlap plus 32.
     var automaticTile: Int {
         let a = max(8, resolver.alignment)
         let side = Int(Double(memoryBudget / TiledSuperResolver.bytesPerTilePixel(resolver.config)).squareRoot())
+            - 2 * resolver.edgeMargin
         return max(side / a * a, (overlap + 32 + a - 1) / a * a)
     }
 
@@ -66,15 +69,16 @@ struct UpscalePipeline {
         let s = resolver.scale
         let plan = self.plan(width: width, height: height)
         let (tw, th) = plan.largestTile
-        let a = resolver.alignment
-        let padded = ((tw + a - 1) / a * a) * ((th + a - 1) / a * a)
+        let a = resolver.alignment, m = 2 * resolver.edgeMargin
+        let padded = ((tw + m + a - 1) / a * a) * ((th + m + a - 1) / a * a)
         let network = padded * TiledSuperResolver.bytesPerTilePixel(resolver.config)
         let images = 4 * width * height * (channels + 3) + 4 * outputWidth * outputHeight * channels
         let band = TileBlender.bytes(width: width * s, capacity: th * s)
         let resampling = (width * s, height * s) == (outputWidth, outputHeight) ? 0 : 4 * 3 * th * s * (width * s + 2 * outputWidth)
         let encoding = 2 * outputWidth * outputHeight * channels * outputBytesPerSample
+        let correction = colourCorrection.isOn ? 4 * channels * (width * outputHeight + 3 * width * height) : 0
         let runtime = 64 << 20
-        return network + images + band + resampling + encoding + runtime
+        return network + images + band + resampling + encoding + correction + runtime
     }
 
     /// The upscaled image, `width` x `height`, with the input's channels, bit depth and ICC profile.
@@ -85,8 +89,18 @@ struct UpscalePipeline {
                                         planes: [Float](repeating: 0, count: width * height * input.channels),
                                         bitDepth: input.bitDepth, iccProfile: input.iccProfile))
 
-        try pass(Self.rgb(input, planes: colours == 1 ? [0, 0, 0] : [0, 1, 2]), into: canvas, at: 0,
-                 map: colours == 1 ? .mean : .rgb, progress: progress)
+        // A gray photo stored as RGB goes through as gray, as a gray file does: the network's colour
+        // fringes on it (up to 18 levels with v2) average out and the output stays gray.
+        let gray = colours == 1 || Self.isGray(input)
+        try pass(Self.rgb(input, planes: gray ? [0, 0, 0] : [0, 1, 2]), into: canvas, at: 0,
+                 map: gray ? .mean : .rgb, progress: progress)
+        if colours == 3 && gray {
+            let n = width * height
+            canvas.image.planes.withUnsafeMutableBufferPointer { p in
+                for c in 1...2 { (p.baseAddress! + c * n).update(from: p.baseAddress!, count: n) }
+            }
+        }
+        colourCorrection.apply(to: &canvas.image, channels: 0..<colours, input: input)
         if input.hasAlpha {
             let last = input.channels - 1
             switch alpha {
@@ -94,6 +108,7 @@ struct UpscalePipeline {
                 try pass(Self.rgb(input, planes: [last, last, last]), into: canvas, at: last, map: .mean) { phase, done, total in
                     progress(phase == .upscaling ? .alpha : phase, done, total)
                 }
+                colourCorrection.apply(to: &canvas.image, channels: last..<(last + 1), input: input)
             case .bicubic:
                 let plane = Image(width: input.width, height: input.height, channels: 1,
                                   planes: Array(input.planes[(last * input.pixelCount)...]))
@@ -104,6 +119,15 @@ struct UpscalePipeline {
             }
         }
         return canvas.image
+    }
+
+    /// Whether an RGB(A) image's three colour planes are identical.
+    static func isGray(_ image: Image) -> Bool {
+        let n = image.pixelCount
+        guard image.channels - (image.hasAlpha ? 1 : 0) == 3 else { return false }
+        return image.planes.withUnsafeBufferPointer { p in
+            (0..<n).allSatisfy { p[$0] == p[n + $0] && p[$0] == p[2 * n + $0] }
+        }
     }
 
     /// A 3-channel image made of the given planes of `image`.

@@ -92,13 +92,23 @@ func temporaryFolder(_ label: String) throws -> URL {
         #expect(missing.failures.first?.reason == "no such folder")
     }
 
+    /// A set's mean shift counts a gray image's one value for R, G and B.
+    @Test func setMeansCoverGrayAndColourImages() {
+        let gray = ImageScore(name: "g.png", width: 8, height: 8, psnr: 30, ssim: 0.9, rgbPSNR: 30, meanShift: [2])
+        let colour = ImageScore(name: "c.png", width: 8, height: 8, psnr: 20, ssim: 0.7, rgbPSNR: 18, meanShift: [1, -1, 0])
+        let set = SetReport(name: "S", path: "/x/S", images: [gray, colour], failures: [])
+        #expect(set.meanPSNR == 25 && set.meanRGBPSNR == 24 && set.meanShift == [1.5, 0.5, 1])
+        #expect(abs(set.meanSSIM! - 0.8) < 1e-12)
+    }
+
     @Test func reportRendersTableAndJSON() throws {
-        let score = ImageScore(name: "same.png", width: 8, height: 8, psnr: .infinity, ssim: 1)
-        let set = SetReport(name: "S", path: "/x/S", images: [score], meanPSNR: .infinity, meanSSIM: 1,
-                            failures: [EvalFailure(path: "/x/S/bad.png", reason: "corrupt")])
+        let score = ImageScore(name: "same.png", width: 8, height: 8, psnr: .infinity, ssim: 1, rgbPSNR: .infinity,
+                               meanShift: [0.25, -1.5, 0])
+        let set = SetReport(name: "S", path: "/x/S", images: [score], failures: [EvalFailure(path: "/x/S/bad.png", reason: "corrupt")])
         let report = BenchmarkReport(scale: 4, method: "bicubic", channel: .y, border: 4, sets: [set, set])
         let table = report.table()
         #expect(table.contains("same.png") && table.contains("inf") && table.contains("summary") && table.contains("1 failed"))
+        #expect(table.contains("RGB PSNR") && table.contains("+0.2/-1.5/+0.0"), "\(table)")
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]
         let sets = try #require(json?["sets"] as? [[String: Any]])
         #expect((sets[0]["meanPSNR"] as? String) == "inf")

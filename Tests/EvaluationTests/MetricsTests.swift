@@ -48,6 +48,17 @@ func syntheticPair(width: Int, height: Int, channels: Int) -> (Image, Image) {
         #expect(try ssim(nudged, b) == (try ssim(a, b)))
     }
 
+    /// The mean shift is the SR image's mean minus the HR image's, per channel, in 8-bit levels, inside the border.
+    @Test func meanShiftShowsAColourCast() throws {
+        let hr = Image(width: 16, height: 16, channels: 3, planes: (0..<768).map { Float(20 + $0 % 200) / 255 })
+        var sr = hr
+        for i in 0..<256 { sr.planes[512 + i] += 6 / 255 }
+        for i in 0..<256 { sr.planes[i] -= 3 / 255 }
+        let shift = try meanShift(sr, hr, border: 4)
+        #expect(abs(shift[0] + 3) < 1e-9 && shift[1] == 0 && abs(shift[2] - 6) < 1e-9, "\(shift)")
+        #expect(try meanShift(hr, hr, border: 2) == [0, 0, 0])
+    }
+
     @Test func alphaIsIgnored() throws {
         let (a, b) = syntheticPair(width: 16, height: 16, channels: 3)
         let alpha = [Float](repeating: 0.5, count: 256)

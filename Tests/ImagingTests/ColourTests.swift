@@ -44,4 +44,15 @@ import Testing
         #expect(q.planes == [0, 128 / 255, 1] && q.bitDepth == 8)
         #expect(q.planes8() == [0, 128, 255])
     }
+
+    /// Outside the image, a reflecting crop mirrors about the edge pixels without repeating them (PyTorch's `reflect`).
+    @Test func reflectingCropsMirrorAboutTheEdges() {
+        let image = Image(width: 4, height: 3, channels: 1, planes: (0..<12).map { Float($0) })
+        let crop = image.croppedReflecting(x: -2, y: -1, width: 8, height: 5)
+        #expect(Array(crop.planes[0..<8]) == [6, 5, 4, 5, 6, 7, 6, 5])   // row -1 is row 1
+        #expect(Array(crop.planes[8..<16]) == [2, 1, 0, 1, 2, 3, 2, 1])  // row 0
+        #expect(Array(crop.planes[32..<40]) == [6, 5, 4, 5, 6, 7, 6, 5]) // row 3 is row 1
+        #expect(image.croppedReflecting(x: 1, y: 1, width: 2, height: 2).planes == image.cropped(x: 1, y: 1, width: 2, height: 2).planes)
+        #expect(reflectIndex(-1, 1) == 0 && reflectIndex(5, 4) == 1 && reflectIndex(-7, 4) == 1)
+    }
 }

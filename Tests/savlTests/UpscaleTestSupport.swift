@@ -49,6 +49,15 @@ func photo(width: Int, height: Int, channels: Int, seed: UInt64) -> Image {
     return Image(width: width, height: height, channels: channels, planes: planes).quantized()
 }
 
+/// What the tiled pipeline computes, on the whole image at once: the model on the image with `margin` pixels
+/// mirrored beyond each edge, cropped back (no colour correction).
+func wholeImageOutput(_ model: SAVLModel, _ image: Image, margin: Int) throws -> [Float] {
+    let (w, h, m, s) = (image.width, image.height, margin, model.config.scale)
+    let padded = image.croppedReflecting(x: -m, y: -m, width: w + 2 * m, height: h + 2 * m)
+    let out = try GradMode.withoutGrad { try model(Tensor(shape: [1, 3, h + 2 * m, w + 2 * m], values: padded.planes)) }
+    return try out.sliced(axis: 2, (m * s)..<((m + h) * s)).sliced(axis: 3, (m * s)..<((m + w) * s)).values
+}
+
 /// PSNR in dB between two arrays of values in [0, 1].
 func psnr(_ a: [Float], _ b: [Float]) -> Double {
     precondition(a.count == b.count)
