@@ -44,7 +44,7 @@ public final class DataParallel {
         guard batchSize % ranks == 0 else {
             let lower = batchSize / ranks * ranks, upper = lower + ranks
             throw TrainingError("optimizer.batchSize \(batchSize) (the global batch) does not divide into \(ranks) ranks; "
-                                + "use a multiple of \(ranks), such as \(lower > 0 ? "\(lower) or " : "")\(upper), or run \(ranks) ranks that divide it")
+                                + "use a multiple of \(ranks), such as \(lower > 0 ? "\(lower) or " : "")\(upper), or a number of ranks that divides \(batchSize)")
         }
     }
 
