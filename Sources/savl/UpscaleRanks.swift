@@ -35,8 +35,8 @@ enum UpscaleRanks {
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 1 << 16)) ?? Data())
         if let (width, height) = dimensions(head) { return Double(width) * Double(height) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        return Double(size ?? 0)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        return Double(attributes?[.size] as? Int ?? 0)
     }
 
     /// Width and height from the first bytes of a PNG (IHDR), JPEG (the first SOF marker) or BMP file.

@@ -130,8 +130,11 @@ func startMPI(ranks: Int, _ arguments: [String]) throws -> Process {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "mpirun (Open MPI; scripts/setup installs openmpi-bin)"])
     }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: mpirun)
-    process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", try savlExecutable().path] + arguments
+    // Through perl (in every Debian), to unblock SIGINT and SIGTERM: the test runner blocks them, exec keeps
+    // the mask, and an mpirun that inherits it ignores Ctrl-C.
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+    process.arguments = ["-e", "use POSIX; sigprocmask(SIG_UNBLOCK, POSIX::SigSet->new(SIGINT, SIGTERM)); exec @ARGV or die", mpirun,
+                         "--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", try savlExecutable().path] + arguments
     process.standardOutput = Pipe()
     process.standardError = Pipe()
     try process.run()
@@ -155,13 +158,18 @@ func runMPI(ranks: Int, _ arguments: [String]) throws -> (status: Int32, stdout:
     let pid = process.processIdentifier
     DispatchQueue.global().asyncAfter(deadline: .now() + 600) { if process.isRunning { kill(pid, SIGKILL) } }
     // Both pipes read at once, so neither can fill and block the ranks.
-    let pipes = [process.standardOutput as! Pipe, process.standardError as! Pipe]
-    let output = UnsafeMutableBufferPointer<Data>.allocate(capacity: 2)
-    defer { output.deallocate() }
-    _ = output.initialize(from: [Data(), Data()])
-    DispatchQueue.concurrentPerform(iterations: 2) { output[$0] = pipes[$0].fileHandleForReading.readDataToEndOfFile() }
+    let errors = Received(), done = DispatchSemaphore(value: 0)
+    let err = (process.standardError as! Pipe).fileHandleForReading
+    DispatchQueue.global().async { errors.data = err.readDataToEndOfFile(); done.signal() }
+    let stdout = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+    done.wait()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output[0], as: UTF8.self), String(decoding: output[1], as: UTF8.self))
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
+}
+
+/// Bytes read on another thread, handed over after a semaphore.
+private final class Received: @unchecked Sendable {
+    var data = Data()
 }
 
 /// The process of `rank` among the children of the launcher `launcher` (from OMPI_COMM_WORLD_RANK).
