@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Degradations", targets: ["Degradations"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,17 +25,19 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS"),
         .systemLibrary(name: "CPNG"),
         .systemLibrary(name: "CTurboJPEG"),
+        .systemLibrary(name: "CMPI"),   // Open MPI's header only: the library is loaded at run time under a launcher
 
         // The library, bottom to top.
         .target(name: "SeededRandom", swiftSettings: fast),
         .target(name: "FileSupport"),
+        .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS", "SeededRandom"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensors", "FileSupport"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom", "FileSupport"], swiftSettings: fast),
         .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["SAVL", "Degradations", "Evaluation", "Yams"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["SAVL", "Degradations", "Evaluation", "Collectives", "Yams"], swiftSettings: fast),
 
         // The model files of Models/, embedded in the binary.
         .target(name: "CSAVLModels", cSettings: [.headerSearchPath("../../Models")]),
@@ -43,13 +46,14 @@ let package = Package(
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "CSAVLModels",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "CSAVLModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
 
         // Tests.
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),

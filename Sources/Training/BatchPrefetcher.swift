@@ -13,12 +13,12 @@ import Foundation
 public final class BatchPrefetcher: @unchecked Sendable {
     private let queue: Queue
 
-    /// Starts the worker thread.
-    public init(builder: BatchBuilder, steps: Range<Int>, capacity: Int) {
+    /// Starts the worker thread. `pairs` limits each batch to those pairs of the global batch (a rank's shard).
+    public init(builder: BatchBuilder, steps: Range<Int>, capacity: Int, pairs: Range<Int>? = nil) {
         let queue = Queue(steps: steps, capacity: max(1, capacity))
         self.queue = queue
         // The thread holds the queue, not the prefetcher, so dropping the prefetcher stops it.
-        let thread = Thread { queue.work(builder) }
+        let thread = Thread { queue.work(builder, pairs: pairs) }
         thread.name = "savl.training.batches"
         thread.stackSize = 8 << 20
         thread.start()
@@ -81,14 +81,14 @@ public final class BatchPrefetcher: @unchecked Sendable {
             }
         }
 
-        func work(_ builder: BatchBuilder) {
+        func work(_ builder: BatchBuilder, pairs: Range<Int>?) {
             for step in steps {
                 let stop: Bool = lock {
                     while ready.count >= capacity && !stopped { condition.wait() }
                     return stopped
                 }
                 if stop { return }
-                let result = Result { try builder.batch(step: step) }
+                let result = Result { try builder.batch(step: step, pairs: pairs) }
                 let failed: Bool = lock {
                     switch result {
                     case let .success(batch): ready.append(batch)

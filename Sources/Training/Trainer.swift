@@ -43,6 +43,8 @@ public final class Trainer {
     public internal(set) var best: BestScore?
     /// Where progress and messages go.
     public let reporter: ProgressReporter
+    /// The ranks of a data-parallel job (see `Trainer.joining`), or nil for one process.
+    public internal(set) var parallel: DataParallel?
 
     let builder: BatchBuilder
     let validation: ValidationSet?
@@ -50,14 +52,18 @@ public final class Trainer {
     var savedStep: Int?
 
     /// Builds the model, optimizer, EMA, dataset and validation set of `config` (validated first).
-    init(config: TrainingConfig, run: TrainingRun, reporter: ProgressReporter) throws {
+    /// Ranks of a data-parallel job other than 0 (`parallel`) neither validate nor write.
+    init(config: TrainingConfig, run: TrainingRun, reporter: ProgressReporter, parallel: DataParallel? = nil) throws {
         try config.validate()
         self.config = config
         self.run = run
         self.reporter = reporter
+        self.parallel = parallel
         state = TrainingState(config: config)
 
-        try config.checkPaths()
+        var local = config
+        if !(parallel?.writes ?? true) { local.validation.folder = "" }
+        try local.checkPaths()
         let d = config.data
         reporter.message("loading photos from \(d.folders.joined(separator: ", "))")
         let photos = try PhotoDataset(folders: d.folders.map { URL(fileURLWithPath: $0) }, maxImages: d.maxImages,
@@ -65,7 +71,7 @@ public final class Trainer {
         for (path, reason) in photos.skipped { reporter.message("warning: skipped \(path): \(reason)") }
         reporter.message("\(photos.photos.count) photos; model \(config.model.preset) x\(config.model.scale), \(state.model.parameterCount) parameters")
         builder = try BatchBuilder(photos: photos, config: config)
-        if config.validation.folder.isEmpty {
+        if local.validation.folder.isEmpty {
             validation = nil
         } else {
             let set = try ValidationSet(config: config.validation, scale: config.model.scale)
@@ -76,6 +82,9 @@ public final class Trainer {
 
     /// Steps completed.
     public var step: Int { state.step }
+
+    /// Whether this process writes the run folder: one process, or rank 0 of a data-parallel job.
+    public var writes: Bool { parallel?.writes ?? true }
 
     /// The trained model.
     public var model: SAVLModel { state.model }
@@ -91,14 +100,16 @@ public final class Trainer {
             try finish()
             return step >= config.steps ? .finished(step: step) : .stopped(step: step)
         }
-        let prefetcher = BatchPrefetcher(builder: builder, steps: step..<end, capacity: config.data.prefetchBatches)
+        let prefetcher = BatchPrefetcher(builder: builder, steps: step..<end, capacity: config.data.prefetchBatches,
+                                         pairs: parallel?.shard(batchSize: config.batchSize))
         defer { prefetcher.stop() }
         var windowStart = Date(), windowSteps = 0, windowWait = prefetcher.waitSeconds
         var rate = 0.0
         defer { reporter.finish() }
 
         while step < end {
-            if shouldStop() {
+            // In a data-parallel job the ranks stop together: the step's allreduce tells each whether any was asked to.
+            if parallel.map({ $0.size > 1 ? $0.stopRequested : shouldStop() }) ?? shouldStop() {
                 reporter.message("interrupted: saving a checkpoint at step \(step)")
                 try saveCheckpoint()
                 try finish()
@@ -108,7 +119,7 @@ public final class Trainer {
             precondition(batch.step == step, "batch of step \(batch.step) arrived for step \(step)")
             var entry: LogEntry
             do {
-                entry = try state.step(batch)
+                entry = try state.step(batch, parallel: parallel, stop: parallel != nil && shouldStop())
             } catch let error as TrainingError {
                 throw TrainingError(error.message + (savedStep.map { "; resume from the checkpoint of step \($0)" } ?? ""))
             }
@@ -126,7 +137,8 @@ public final class Trainer {
             }
             if validates { try validate(into: &entry) }
             onStep?(entry)
-            if logs { try run.log.append(entry) }
+            if let parallel, parallel.checkEvery > 0 && step % parallel.checkEvery == 0 || step == end { try parallel.checkWeights(state) }
+            if logs && writes { try run.log.append(entry) }
             reporter.progress(entry, totalSteps: config.steps, stepsPerSecond: rate, logged: logs)
             if step % config.checkpoints.every == 0 || step == end { try saveCheckpoint() }
             if validates && config.logging.plotAtValidation { writePlot() }
@@ -155,7 +167,7 @@ public final class Trainer {
 
     /// Saves the checkpoint of the current step (unless it is the last one saved) and the latest inference weights.
     func saveCheckpoint() throws {
-        guard savedStep != step else { return }
+        guard savedStep != step, writes else { return }
         try run.checkpoints.save(state.checkpoint(best: best))
         try run.writeWeights(state.inferenceWeights(), model: model, step: step, to: run.weightsURL)
         savedStep = step
@@ -169,6 +181,7 @@ public final class Trainer {
     }
 
     func writePlot() {
+        guard writes else { return }
         do {
             try TrainingPlot.write(entries: run.log.entries(), title: "\(run.folder.lastPathComponent): \(config.model.preset) x\(config.model.scale)",
                                    to: run.plotURL)

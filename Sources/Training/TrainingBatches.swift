@@ -58,8 +58,11 @@ public struct BatchBuilder: Sendable {
         return config.objective.crossContent && hasDecoder && config.stage(ofStep: step) == 1
     }
 
-    /// The batch of the 0-based `step`.
-    public func batch(step: Int) throws -> TrainingBatch {
+    /// The batch of the 0-based `step`, or only its pairs `pairs` (a rank's shard of the global batch:
+    /// pair i is the same whichever shard it is drawn in).
+    public func batch(step: Int, pairs: Range<Int>? = nil) throws -> TrainingBatch {
+        let pairs = pairs ?? 0..<batchSize, batchSize = pairs.count
+        precondition(pairs.lowerBound >= 0 && pairs.upperBound <= self.batchSize, "pairs \(pairs) outside the batch of \(self.batchSize)")
         let crop = data.hrCropSize, lrSide = crop / scale
         let partnered = makesPartner(step: step), oracle = config.model.code == .oracle
         var lr = [Float](), hr = [Float](), content = [Float](), partnerLR = [Float](), partnerContent = [Float](), maps = [Float]()
@@ -67,7 +70,7 @@ public struct BatchBuilder: Sendable {
         hr.reserveCapacity(batchSize * 3 * crop * crop)
         content.reserveCapacity(batchSize * 3 * lrSide * lrSide)
         let generator = stream.fork(UInt64(step))
-        for i in 0..<batchSize {
+        for i in pairs {
             let pair = try self.pair(using: generator.fork(UInt64(i)), partner: partnered)
             lr += pair.lr.planes
             hr += pair.hr.planes

@@ -33,18 +33,31 @@ public final class TrainingState {
     /// One optimizer step on `batch` (the batch of step `step`): the objective of the step's stage,
     /// backward, gradient clipping, Adam at the scheduled learning rate, the EMA update.
     /// Returns the step's values; throws when the loss is not finite (nothing is updated then).
-    public func step(_ batch: TrainingBatch) throws -> LogEntry {
+    ///
+    /// In a data-parallel job (`parallel` of more than one rank) `batch` is this rank's shard; the gradients
+    /// and the logged values are averaged over ranks before clipping, and `stop` tells the others that
+    /// this rank was asked to stop.
+    public func step(_ batch: TrainingBatch, parallel: DataParallel? = nil, stop: Bool = false) throws -> LogEntry {
         let stage = config.stage(ofStep: step)
         applyStage(stage)
         let lr = config.learningRate(atStep: step)
         optimizer.learningRate = lr
+        let noise = try parallel?.posteriorNoise(config: config, stage: stage, lr: batch.lr, rng: &posteriorGenerator)
         let objective = try model.objective(lr: batch.lr, hr: batch.hr, content: batch.content, weights: config.objective,
-                                            stage: stage, partner: batch.partner, maps: batch.maps, rng: &posteriorGenerator)
-        let loss = try objective.total.item()
+                                            stage: stage, partner: batch.partner, maps: batch.maps, noise: noise, rng: &posteriorGenerator)
+        var loss = try objective.total.item()
+        var terms = [try objective.srL1.item(), try objective.reconstruction.item(), try objective.kl.item()]
+        let shared = parallel.map { $0.size > 1 } ?? false
+        if shared { try objective.total.backward() }   // every rank takes part in the allreduce, whatever its loss
+        if let parallel, shared {
+            let averaged = try parallel.average(gradientsOf: model.trainableParameters, terms: [loss] + terms, stop: stop)
+            (loss, terms) = (averaged[0], Array(averaged[1...]))
+        }
         guard loss.isFinite else {
+            model.zeroGrad()
             throw TrainingError("step \(step + 1): the loss is \(loss); lower optimizer.learningRate or optimizer.gradientClipNorm")
         }
-        try objective.total.backward()
+        if !shared { try objective.total.backward() }
         let parameters = model.trainableParameters
         let clip = config.optimizer.gradientClipNorm
         let norm = clipGradientNorm(parameters, maxNorm: clip > 0 ? clip : .greatestFiniteMagnitude)
@@ -52,8 +65,7 @@ public final class TrainingState {
         model.zeroGrad()
         try ema.update()
         step += 1
-        return LogEntry(step: step, stage: stage, loss: loss, srL1: try objective.srL1.item(),
-                        reconstruction: try objective.reconstruction.item(), kl: try objective.kl.item(),
+        return LogEntry(step: step, stage: stage, loss: loss, srL1: terms[0], reconstruction: terms[1], kl: terms[2],
                         learningRate: lr, gradientNorm: norm)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Foundation
 import Synchronization
 import Tensors
@@ -29,6 +30,9 @@ struct TrainCommand: ParsableCommand {
             Ctrl-C (or SIGTERM) saves a checkpoint after the current step and exits with status 130; \
             --resume continues exactly where the run stopped. A truncated or corrupted checkpoint is \
             refused with a warning and the previous one is used.
+            Under an MPI launcher (mpirun -np N savl train ...) the N processes train one model, data \
+            parallel: optimizer.batchSize is the global batch (it must divide by N), rank 0 writes the \
+            run folder, and the ranks compare their weights every --check-weights-every steps.
             --export writes a model file to ship (e.g. for `savl upscale --model`): the run's best \
             (or, with --latest, newest, or a checkpoint folder's) EMA weights, the code of a clean \
             image measured on the bicubic downscales of the validation photos (the reference of \
@@ -80,6 +84,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: Precision.help)
     var precision: Precision = .f32
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Under MPI: check every N steps that all ranks hold the same weights (0: at the end only).", valueName: "N"))
+    var checkWeightsEvery = 100
+
     func validate() throws {
         let modes = [config, resume, plot, export].compactMap { $0 }.count
         guard modes == 1 else {
@@ -100,6 +107,7 @@ struct TrainCommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let benchmark, benchmark < 1 { throw ValidationError("--benchmark must be at least 1, got \(benchmark)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if checkWeightsEvery < 0 { throw ValidationError("--check-weights-every must be 0 or more, got \(checkWeightsEvery)") }
     }
 
     func run() throws {
@@ -120,9 +128,39 @@ struct TrainCommand: ParsableCommand {
             print("\(output): weights of step \(summary.step), \(summary.parameterCount) parameters, \(code)")
             return
         }
-        let reporter = ProgressReporter(quiet: quiet)
+        if config != nil && (printConfig || benchmark != nil) {
+            try start(reporter: ProgressReporter(quiet: quiet))
+            return
+        }
+        let world = try Communicators.start()
+        guard world.size > 1 else {
+            try start(reporter: ProgressReporter(quiet: quiet))
+            world.finalize()
+            return
+        }
+        let parallel = DataParallel(communicator: world, checkEvery: checkWeightsEvery)
+        do {
+            try start(reporter: world.isRoot ? ProgressReporter(quiet: quiet) : ProgressReporter(mode: .quiet, sink: { _ in }), parallel: parallel)
+        } catch let exit as ExitCode {
+            world.finalize()   // an interruption: every rank stopped at the same step
+            throw exit
+        } catch {
+            // This rank may be alone with its error while the others wait in a collective: end them all.
+            FileHandle.standardError.write(Data("error (rank \(world.rank) of \(world.size)): \(error)\n".utf8))
+            world.abort(status: 1)
+        }
+        world.finalize()
+    }
+
+    /// Trains: one process, or this rank of a data-parallel job (`parallel`).
+    private func start(reporter: ProgressReporter, parallel: DataParallel? = nil) throws {
+        let root = parallel?.writes ?? true
         let trainer: Trainer
-        if let config {
+        if let parallel, !root {
+            // The configuration and state come from rank 0: this rank needs only the data folders.
+            installStopHandlers()
+            trainer = try Trainer.joining(parallel, reporter: reporter) { throw CollectiveError("only rank 0 starts the run") }
+        } else if let config {
             var resolved = try TrainingConfig.load(contentsOf: URL(fileURLWithPath: config),
                                                    overrides: overrides + (steps.map { ["steps=\($0)"] } ?? []))
             resolved = resolved.resolvingPaths(against: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
@@ -137,13 +175,31 @@ struct TrainCommand: ParsableCommand {
             let folder = runDir ?? defaultRunFolder(config: config)
             installStopHandlers()
             reporter.message("backend: \(ComputeRuntime.description)")
-            trainer = try Trainer(config: resolved, runDirectory: URL(fileURLWithPath: folder), reporter: reporter)
+            trainer = try joined(parallel, reporter) {
+                // Checked before the run folder is made.
+                if let parallel { try DataParallel.checkBatch(resolved.batchSize, ranks: parallel.size) }
+                return try Trainer(config: resolved, runDirectory: URL(fileURLWithPath: folder), reporter: reporter)
+            }
         } else {
             installStopHandlers()
             reporter.message("backend: \(ComputeRuntime.description)")
-            trainer = try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
+            trainer = try joined(parallel, reporter) {
+                try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
+            }
+        }
+        if let parallel {
+            reporter.message("data parallel: \(parallel.size) ranks (\(parallel.communicator.description)), \(trainer.config.batchSize / parallel.size) pairs each of the global batch of \(trainer.config.batchSize)")
         }
         let outcome = try trainer.train(shouldStop: { stopRequested.load(ordering: .relaxed) })
+        if let parallel, parallel.allreduceSteps > 0 {
+            reporter.message(String(format: "gradient allreduce: %.1f ms per step on average over %d steps, %d bytes per step; the %d ranks hold the same weights",
+                                    1000 * parallel.allreduceSeconds / Double(parallel.allreduceSteps), parallel.allreduceSteps,
+                                    parallel.payloadBytes, parallel.size))
+        }
+        guard root else {
+            if case .interrupted = outcome { throw ExitCode(130) }
+            return
+        }
         let folder = trainer.run.folder.path
         var summary = ["run folder: \(folder)"]
         if let best = trainer.best {
@@ -156,6 +212,12 @@ struct TrainCommand: ParsableCommand {
             print((["interrupted at step \(step); continue with: savl train --resume \(folder)"] + summary).joined(separator: "\n"))
             throw ExitCode(130)
         }
+    }
+
+    /// `makeRoot()` for one process; in a data-parallel job, rank 0's `makeRoot()` shared with the other ranks.
+    private func joined(_ parallel: DataParallel?, _ reporter: ProgressReporter, _ makeRoot: () throws -> Trainer) throws -> Trainer {
+        guard let parallel else { return try makeRoot() }
+        return try Trainer.joining(parallel, reporter: reporter, makeRoot: makeRoot)
     }
 
     /// Prints the median step time of each stage and the peak resident memory.

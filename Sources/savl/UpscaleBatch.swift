@@ -21,8 +21,9 @@ struct UpscaleBatch {
     }
 
     /// Upscales every job; true when none failed. `skippedByPlan` files left out while planning (formats savl
-    /// does not read) count as skipped in the summary.
-    func run(_ reporter: UpscaleProgress, skippedByPlan: Int = 0) throws -> Bool {
+    /// does not read) count as skipped in the summary. `totals` turns this process's counts (written, skipped,
+    /// failed) into the batch's, for the summary and the result (the sums over the ranks of an MPI job).
+    func run(_ reporter: UpscaleProgress, skippedByPlan: Int = 0, totals: ([Int]) throws -> [Int] = { $0 }) throws -> Bool {
         var written = 0, skipped = skippedByPlan, failed = 0
         removeStaleTemporaries(reporter)
         var writable: [String: String?] = [:]
@@ -56,8 +57,9 @@ struct UpscaleBatch {
                 failed += 1
             }
         }
-        reporter.finish(written: written, skipped: skipped, failed: failed)
-        return failed == 0
+        let total = try totals([written, skipped, failed])
+        reporter.finish(written: total[0], skipped: total[1], failed: total[2])
+        return total[2] == 0
     }
 
     /// Says so when a plan's overlap was shrunk to keep tiling within `TileCost.maxOverhead`, and what that costs.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Foundation
 import Imaging
 import SAVL
@@ -213,10 +214,21 @@ struct UpscaleCommand: ParsableCommand {
             if try !batch.dryRun() { throw ExitCode(1) }
             return
         }
-        let reporter = UpscaleProgress(mode: progress, files: jobs.count)
+        let skippedByPlan = plan.notes.filter { $0.contains(": skipped, ") }.count
+        // Under an MPI launcher each rank upscales its share of the files (UpscaleRanks); rank 0 reports the batch.
+        let world = try Communicators.start()
+        defer { world.finalize() }
+        let reporter = UpscaleProgress(mode: world.isRoot ? progress : .none, files: jobs.count)
         reporter.start(model: modelName, backend: ComputeRuntime.description, threads: ComputeRuntime.threads)
-        for note in notes { reporter.note(note) }
-        if try !batch.run(reporter, skippedByPlan: plan.notes.filter { $0.contains(": skipped, ") }.count) { throw ExitCode(1) }
+        if world.isRoot { for note in notes { reporter.note(note) } }
+        let share = UpscaleBatch(command: self, pipeline: pipeline,
+                                 jobs: UpscaleRanks.share(of: jobs, rank: world.rank, ranks: world.size).map { jobs[$0] })
+        let succeeded = try share.run(reporter, skippedByPlan: world.isRoot ? skippedByPlan : 0) { counts in
+            var sums = counts.map(Double.init)
+            try world.allreduceSum(&sums)
+            return sums.map { Int($0) }
+        }
+        if !succeeded { throw ExitCode(1) }
     }
 
     /// Refuses an explicit `--tile-overlap` that would make tiles of `--tile` cost more than `TileCost.maxOverhead`
