@@ -4,7 +4,8 @@ import SAVL
 import Tensors
 
 /// Runs a SAVL model over an image of any size in overlapping tiles, with the degradation code scaled by
-/// a strength, so that the result matches running the model on the whole image.
+/// a strength, so that the result matches running the model on the whole image with `edgeMargin` pixels
+/// mirrored beyond its edges.
 ///
 /// Two passes: the first runs the degradation encoder over the tiles to gather what a tile cannot see
 /// on its own (the image-wide mean and spread of the posterior variance, which the severity map is
@@ -19,7 +20,7 @@ final class TiledSuperResolver {
 
     /// LR pixels mirrored in beyond the image's edges around every tile that touches them, rounded up to
     /// the window grid. The network's convolutions pad with zeros, which it otherwise reads as a dark frame:
-    /// a band along the edges came out off by up to 15 levels on flat colours.
+    /// a band along the edges came out off by up to 20 levels on flat colours.
     let edgeMargin: Int
 
     init(model: SAVLModel, strength: Float, cleanCode: [Float], edgeMargin: Int? = nil) {
