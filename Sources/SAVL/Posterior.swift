@@ -37,6 +37,16 @@ public struct Posterior {
         return try perValue.sum(axes: [1]).mean()
     }
 
+    /// The KL with free bits: sum over latent channels c of max(KL_c, `nats`), KL_c the channel's KL
+    /// averaged over batch and pixels. Equals `klToStandardNormal()` where every channel is above `nats`;
+    /// a channel below it gets no gradient from this term.
+    public func klWithFreeBits(_ nats: Float) throws -> Tensor {
+        guard let logVariance else { return Tensor(0) }
+        let perValue = try (mean * mean + exp(logVariance) - logVariance - 1) * 0.5
+        let perChannel = try perValue.mean(axes: [0, 2, 3])
+        return try (relu(perChannel - nats) + nats).sum()
+    }
+
     /// The severity map s (N, 1, h, w): the posterior variance averaged over latent channels, z-scored per
     /// image and negated, so high means mild. Zeros when there is no variance or a single pixel.
     public func severity(height: Int, width: Int) throws -> Tensor {

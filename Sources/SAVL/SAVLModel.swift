@@ -17,23 +17,29 @@ public struct ObjectiveWeights: Codable, Equatable, Sendable {
     /// must re-create y_B from (z_B, r_A). The content and the noise realisation of A are then useless
     /// to the decoder: only the degradation is shared, so only it is worth encoding.
     public var crossContent: Bool
+    /// Free bits (Kingma et al. 2016), in nats per LR pixel per latent channel (0: off): a channel's KL,
+    /// averaged over the batch and pixels, costs nothing below this, so the posterior is not pushed all
+    /// the way to the prior early in training (the paper's objective collapses to 0.003 nats per pixel).
+    public var freeBits: Float
 
-    public init(alpha: Float = 1, beta: Float = 0.01, srTrainsEncoder: Bool = true, crossContent: Bool = false) {
+    public init(alpha: Float = 1, beta: Float = 0.01, srTrainsEncoder: Bool = true, crossContent: Bool = false, freeBits: Float = 0) {
         self.alpha = alpha
         self.beta = beta
         self.srTrainsEncoder = srTrainsEncoder
         self.crossContent = crossContent
+        self.freeBits = freeBits
     }
 
-    private enum CodingKeys: String, CodingKey { case alpha, beta, srTrainsEncoder, crossContent }
+    private enum CodingKeys: String, CodingKey { case alpha, beta, srTrainsEncoder, crossContent, freeBits }
 
-    /// Decodes the weights; `srTrainsEncoder` and `crossContent` are absent from the checkpoints of runs that predate them.
+    /// Decodes the weights; `srTrainsEncoder`, `crossContent` and `freeBits` are absent from the checkpoints of runs that predate them.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         alpha = try c.decode(Float.self, forKey: .alpha)
         beta = try c.decode(Float.self, forKey: .beta)
         srTrainsEncoder = try c.decodeIfPresent(Bool.self, forKey: .srTrainsEncoder) ?? true
         crossContent = try c.decodeIfPresent(Bool.self, forKey: .crossContent) ?? false
+        freeBits = try c.decodeIfPresent(Float.self, forKey: .freeBits) ?? 0
     }
 }
 
@@ -50,7 +56,8 @@ public struct Partner {
     }
 }
 
-/// The terms of the objective of one batch; `total` is what is minimised.
+/// The terms of the objective of one batch; `total` is what is minimised (`kl` is the posterior's KL
+/// itself, whatever free bits make of it in `total`).
 public struct Objective {
     public var total: Tensor
     public var srL1: Tensor
@@ -152,9 +159,10 @@ public final class SAVLModel: Module {
         let (reconstruction, logScale) = try decoder(content: target.content, code: code)
         let rec = try LikelihoodDecoder.reconstructionLoss(target.lr, reconstruction, logScale: logScale)
         let kl = try post.klToStandardNormal()
+        let klCost = weights.freeBits > 0 ? try post.klWithFreeBits(weights.freeBits) : kl
         let read = weights.srTrainsEncoder ? post : Posterior(mean: post.mean.detached(), logVariance: post.logVariance?.detached())
         let l1 = try l1Loss(sr(lr, guidance(read, height: lr.shape[2], width: lr.shape[3])), hr)
-        let total = try l1 + rec * weights.alpha + kl * weights.beta
+        let total = try l1 + rec * weights.alpha + klCost * weights.beta
         return Objective(total: total, srL1: l1, reconstruction: rec, kl: kl)
     }
 

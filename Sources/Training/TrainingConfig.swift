@@ -222,6 +222,8 @@ extension TrainingConfig {
         try check(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
         try check(objective.alpha >= 0 && objective.alpha.isFinite, "objective.alpha", "must be a finite number >= 0, got \(objective.alpha)")
         try check(objective.beta >= 0 && objective.beta.isFinite, "objective.beta", "must be a finite number >= 0, got \(objective.beta)")
+        try check(objective.freeBits >= 0 && objective.freeBits.isFinite, "objective.freeBits",
+                  "must be a finite number of nats >= 0, got \(objective.freeBits)")
 
         let o = optimizer
         try check(o.learningRate > 0 && o.learningRate.isFinite, "optimizer.learningRate", "must be positive, got \(o.learningRate)")
