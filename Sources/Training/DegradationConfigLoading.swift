@@ -16,8 +16,10 @@ extension DegradationConfig {
         if let given = tree["heterogeneity"], defaults["heterogeneity"] == nil {
             defaults["heterogeneity"] = given is [String: Any] ? try StrictConfig.tree(of: HeterogeneityConfig()) : NSNull()
         }
+        let fractional = StrictConfig.fractionalKeys(of: base)
+            .union(StrictConfig.fractionalKeys(of: HeterogeneityConfig(), path: "heterogeneity"))
         let config = try StrictConfig.decode(DegradationConfig.self, from: tree, overTree: defaults,
-                                             enumChoices: ["pipeline": PipelineKind.allCases.map(\.rawValue)])
+                                             enumChoices: ["pipeline": PipelineKind.allCases.map(\.rawValue)], fractional: fractional)
         do {
             try config.validate()
         } catch let error as ConfigurationError {

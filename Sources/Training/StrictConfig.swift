@@ -52,13 +52,31 @@ public enum StrictConfig {
     /// `user` laid over `defaults` and decoded; `enumChoices` names the values of enumerated keys for messages.
     public static func decode<T: Codable>(_ type: T.Type, from user: [String: Any], over defaults: T,
                                           enumChoices: [String: [String]] = [:]) throws -> T {
-        try decode(type, from: user, overTree: tree(of: defaults), enumChoices: enumChoices)
+        try decode(type, from: user, overTree: tree(of: defaults), enumChoices: enumChoices, fractional: fractionalKeys(of: defaults))
+    }
+
+    /// The dotted keys of the Float and Double properties of `value`, nested structures followed.
+    static func fractionalKeys(of value: Any, path: String = "") -> Set<String> {
+        var keys = Set<String>()
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label else { continue }
+            let dotted = path.isEmpty ? label : "\(path).\(label)"
+            var inner = child.value
+            if Mirror(reflecting: inner).displayStyle == .optional, let some = Mirror(reflecting: inner).children.first {
+                inner = some.value
+            }
+            switch inner {
+            case is Float, is Double, is Float?, is Double?: keys.insert(dotted)
+            default: keys.formUnion(fractionalKeys(of: inner, path: dotted))
+            }
+        }
+        return keys
     }
 
     /// `user` laid over a defaults tree and decoded.
     static func decode<T: Decodable>(_ type: T.Type, from user: [String: Any], overTree defaults: [String: Any],
-                                     enumChoices: [String: [String]]) throws -> T {
-        let merged = try merge(user, into: defaults, path: "")
+                                     enumChoices: [String: [String]], fractional: Set<String> = []) throws -> T {
+        let merged = try merge(user, into: defaults, path: "", fractional: fractional)
         do {
             return try JSONDecoder().decode(type, from: JSONSerialization.data(withJSONObject: merged))
         } catch let error as DecodingError {
@@ -96,7 +114,10 @@ public enum StrictConfig {
     }
 
     /// `user` laid over `defaults`: every user key must exist in the defaults.
-    static func merge(_ user: [String: Any], into defaults: [String: Any], path: String) throws -> [String: Any] {
+    /// `user` laid over `defaults`; `fractional` names the dotted keys of Float and Double values, whose
+    /// whole-number defaults (freeBits: 0) read back from JSON as integers.
+    static func merge(_ user: [String: Any], into defaults: [String: Any], path: String,
+                      fractional: Set<String> = []) throws -> [String: Any] {
         var out = defaults
         for key in user.keys.sorted() {
             let dotted = path.isEmpty ? key : "\(path).\(key)"
@@ -110,14 +131,14 @@ public enum StrictConfig {
                 guard let given = value as? [String: Any] else {
                     throw ConfigError("\(dotted): expected a mapping of \(nested.keys.sorted().joined(separator: ", ")), got \(show(value))")
                 }
-                out[key] = try merge(given, into: nested, path: dotted)
+                out[key] = try merge(given, into: nested, path: dotted, fractional: fractional)
             } else if fallback is [Any], !(value is [Any]), !(value is NSNull) {
                 out[key] = [value]  // one folder needs no list brackets
             } else if fallback is String, value is Int || value is Double {
                 out[key] = "\(value)"  // a folder named 2020
             } else if let text = value as? String, isNumber(fallback), let number = Double(text), number.isFinite {
                 out[key] = number  // 2e-4, which YAML 1.1 reads as text
-            } else if fallback is Int, let number = value as? Double {
+            } else if fallback is Int, let number = value as? Double, !fractional.contains(dotted) {
                 guard number.rounded() == number, abs(number) < 1e15 else { throw ConfigError("\(dotted): expected an integer, got \(number)") }
                 out[key] = Int(number)
             } else {

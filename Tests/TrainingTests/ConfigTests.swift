@@ -66,6 +66,15 @@ import Testing
         #expect(error.message.hasPrefix(message), "\(error.message)")
     }
 
+    /// A number key whose default is a whole number still takes a fraction (the defaults are read back from
+    /// JSON, where Float 1 and Int 1 look the same), and gives a whole number to an integer key.
+    @Test func fractionsOverWholeNumberDefaults() throws {
+        let config = try TrainingConfig.load(yaml: "objective:\n  alpha: 0.5\n  freeBits: 0.05\nsteps: 2e3")
+        #expect(config.objective.alpha == 0.5 && config.objective.freeBits == 0.05 && config.steps == 2000)
+        let negative = try #require(throws: ConfigError.self) { try TrainingConfig.load(yaml: "objective:\n  freeBits: -1") }
+        #expect(negative.message.hasPrefix("objective.freeBits: must be a finite number of nats >= 0"), "\(negative.message)")
+    }
+
     @Test(arguments: [
         ("steps: many", "steps: expected an integer, got 'many'"),
         ("steps: 2.5", "steps: expected an integer, got 2.5"),
