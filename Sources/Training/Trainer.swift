@@ -131,6 +131,7 @@ public final class Trainer {
                 rate = Double(windowSteps) / max(elapsed, 1e-9)
                 entry.stepsPerSecond = rate
                 entry.dataWaitSeconds = prefetcher.waitSeconds - windowWait
+                entry.precision = Engine.precision.rawValue
                 (windowStart, windowSteps, windowWait) = (Date(), 0, prefetcher.waitSeconds)
             } else if rate == 0 {
                 rate = Double(windowSteps) / max(elapsed, 1e-9)

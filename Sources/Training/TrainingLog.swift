@@ -23,6 +23,8 @@ public struct LogEntry: Codable, Equatable, Sendable {
     public var stepsPerSecond: Double?
     /// Seconds the loop waited for the data worker since the previous entry.
     public var dataWaitSeconds: Double?
+    /// The engine's precision in effect, resolved (`f32` or `bf16`).
+    public var precision: String?
     /// Validation PSNR (dB, Y, border = scale) of the EMA weights.
     public var validationPSNR: Double?
     /// Validation SSIM of the EMA weights.

@@ -42,7 +42,7 @@ extension TrainingRuns {
             let logged = trainer.run.log.entries()
             #expect(logged.map(\.step) == [10, 20, 30, 40, 50])
             #expect(logged.map(\.loss) == [10, 20, 30, 40, 50].map { entries[$0 - 1].loss })
-            #expect(logged.allSatisfy { $0.stepsPerSecond != nil && $0.learningRate > 0 && $0.gradientNorm > 0 })
+            #expect(logged.allSatisfy { $0.stepsPerSecond != nil && $0.learningRate > 0 && $0.gradientNorm > 0 && $0.precision == "f32" })
             #expect(try TrainingConfig.load(contentsOf: trainer.run.configURL) == config)
             let (saved, metadata) = try ModelFile.load(from: trainer.run.weightsURL)
             #expect(metadata["preset"] == "tiny" && metadata["step"] == "50" && metadata["weights"] == "ema")
