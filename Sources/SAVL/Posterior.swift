@@ -32,17 +32,21 @@ public struct Posterior {
     /// KL(q || N(0, I)), summed over latent channels and averaged over pixels and batch:
     /// mean over (n, u) of 0.5 * sum_c (mu^2 + sigma^2 - 1 - log sigma^2). Zero for a deterministic code.
     public func klToStandardNormal() throws -> Tensor {
-        guard let logVariance else { return Tensor(0) }
-        let perValue = try (mean * mean + exp(logVariance) - logVariance - 1) * 0.5
+        guard let perValue = try klPerValue() else { return Tensor(0) }
         return try perValue.sum(axes: [1]).mean()
+    }
+
+    /// 0.5 (mu^2 + sigma^2 - 1 - log sigma^2) per value, (N, d, h, w); nil for a deterministic code.
+    private func klPerValue() throws -> Tensor? {
+        guard let logVariance else { return nil }
+        return try (mean * mean + exp(logVariance) - logVariance - 1) * 0.5
     }
 
     /// The KL with free bits: sum over latent channels c of max(KL_c, `nats`), KL_c the channel's KL
     /// averaged over batch and pixels. Equals `klToStandardNormal()` where every channel is above `nats`;
     /// a channel below it gets no gradient from this term.
     public func klWithFreeBits(_ nats: Float) throws -> Tensor {
-        guard let logVariance else { return Tensor(0) }
-        let perValue = try (mean * mean + exp(logVariance) - logVariance - 1) * 0.5
+        guard let perValue = try klPerValue() else { return Tensor(0) }
         let perChannel = try perValue.mean(axes: [0, 2, 3])
         return try (relu(perChannel - nats) + nats).sum()
     }

@@ -100,7 +100,6 @@ struct UpscalePipeline {
                 for c in 1...2 { (p.baseAddress! + c * n).update(from: p.baseAddress!, count: n) }
             }
         }
-        colourCorrection.apply(to: &canvas.image, channels: 0..<colours, input: input)
         if input.hasAlpha {
             let last = input.channels - 1
             switch alpha {
@@ -108,7 +107,6 @@ struct UpscalePipeline {
                 try pass(Self.rgb(input, planes: [last, last, last]), into: canvas, at: last, map: .mean) { phase, done, total in
                     progress(phase == .upscaling ? .alpha : phase, done, total)
                 }
-                colourCorrection.apply(to: &canvas.image, channels: last..<(last + 1), input: input)
             case .bicubic:
                 let plane = Image(width: input.width, height: input.height, channels: 1,
                                   planes: Array(input.planes[(last * input.pixelCount)...]))
@@ -118,6 +116,10 @@ struct UpscalePipeline {
                 }
             }
         }
+        // Once over every channel the network made (alpha too, when it went through the network): one
+        // area downscale of the output, not one per pass.
+        let networkChannels = colours + (input.hasAlpha && alpha == .network ? 1 : 0)
+        colourCorrection.apply(to: &canvas.image, channels: 0..<networkChannels, input: input)
         return canvas.image
     }
 
