@@ -15,6 +15,11 @@ public final class Parameter {
         self.trainable = trainable
     }
 
+    /// Sets every value to zero (e.g. the last layer of a residual branch, which then starts as nothing).
+    public func zero() {
+        value = Tensor.zeros(value.shape).requiringGrad(trainable)
+    }
+
     /// Replaces the value (e.g. when loading weights); the shape must not change.
     public func load(_ tensor: Tensor, name: String) throws {
         guard tensor.shape == value.shape else {

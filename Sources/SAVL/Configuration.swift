@@ -39,6 +39,15 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
         case direct
     }
 
+    /// The interpolation of the LR input that the SR network's output is added to.
+    public enum Skip: String, Codable, Sendable, CaseIterable {
+        /// Bilinear (models v1 and v2, and files that do not name a skip).
+        case bilinear
+        /// MATLAB bicubic, the field's baseline; the last conv starts at zero, so an untrained network
+        /// returns exactly bicubic interpolation and training only has to learn what improves on it.
+        case bicubic
+    }
+
     /// The likelihood of the SAVL-LM decoder.
     public enum Likelihood: String, Codable, Sendable, CaseIterable {
         /// Laplacian with a fixed scale: L1 reconstruction.
@@ -75,6 +84,8 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
     public var likelihood: Likelihood
     /// The upsampler of the SR network.
     public var upsampler: Upsampler
+    /// The interpolated input the SR network adds its output to.
+    public var skip: Skip = .bilinear
     /// Window side of attention blocks.
     public var windowSize: Int
     /// Attention heads of attention blocks.
@@ -127,6 +138,29 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
             try check(heads >= 1 && features % heads == 0, "heads", "must divide features (\(features)), got \(heads)")
             try check(mlpRatio >= 1, "mlpRatio", "must be at least 1, got \(mlpRatio)")
         }
+    }
+}
+
+extension SAVLConfig {
+    private enum CodingKeys: String, CodingKey {
+        case preset, scale, latentDim, features, groups, blocksPerGroup, blockKind, encoderFeatures, encoderBlocks
+        case decoderFeatures, decoderBlocks, code, likelihood, upsampler, skip, windowSize, heads, mlpRatio
+    }
+
+    /// Decodes every field; `skip`, added after models v1 and v2 were written, defaults to bilinear.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(preset: try c.decode(String.self, forKey: .preset), scale: try c.decode(Int.self, forKey: .scale),
+                  latentDim: try c.decode(Int.self, forKey: .latentDim), features: try c.decode(Int.self, forKey: .features),
+                  groups: try c.decode(Int.self, forKey: .groups), blocksPerGroup: try c.decode(Int.self, forKey: .blocksPerGroup),
+                  blockKind: try c.decode(BlockKind.self, forKey: .blockKind),
+                  encoderFeatures: try c.decode(Int.self, forKey: .encoderFeatures), encoderBlocks: try c.decode(Int.self, forKey: .encoderBlocks),
+                  decoderFeatures: try c.decode(Int.self, forKey: .decoderFeatures), decoderBlocks: try c.decode(Int.self, forKey: .decoderBlocks),
+                  code: try c.decode(CodeMode.self, forKey: .code), likelihood: try c.decode(Likelihood.self, forKey: .likelihood),
+                  upsampler: try c.decode(Upsampler.self, forKey: .upsampler),
+                  skip: try c.decodeIfPresent(Skip.self, forKey: .skip) ?? .bilinear,
+                  windowSize: try c.decode(Int.self, forKey: .windowSize), heads: try c.decode(Int.self, forKey: .heads),
+                  mlpRatio: try c.decode(Int.self, forKey: .mlpRatio))
     }
 }
 

@@ -96,7 +96,7 @@ public final class ResidualGroup: Module {
 }
 
 /// The SR network: shallow conv, residual groups of guided blocks, conv + pixel-shuffle upsampler
-/// (`progressive` or `direct`), and a bilinear skip from the LR input. Wide networks (over 64 features)
+/// (`progressive` or `direct`), and a bilinear or bicubic skip from the LR input. Wide networks (over 64 features)
 /// first reduce to 64 channels before a progressive upsampler, as SwinIR does, which keeps it small.
 public final class GuidedSRNetwork: Module {
     public let head: Conv2d
@@ -106,10 +106,12 @@ public final class GuidedSRNetwork: Module {
     public let upsample: [Conv2d]
     public let tail: Conv2d?
     let scale: Int
+    let skip: SAVLConfig.Skip
 
     public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
         let c = config.features, s = config.scale
         scale = s
+        skip = config.skip
         head = Conv2d(3, c, kernel: 3, rng: &rng)
         groups = (0..<config.groups).map { _ in ResidualGroup(config, rng: &rng) }
         bodyConv = Conv2d(c, c, kernel: 3, rng: &rng)
@@ -124,6 +126,10 @@ public final class GuidedSRNetwork: Module {
             upsample = [Conv2d(c, 3 * s * s, kernel: 3, rng: &rng)]
             tail = nil
         }
+        if skip == .bicubic, let last = tail ?? upsample.last {
+            last.weight.zero()
+            last.bias?.zero()
+        }
     }
 
     /// The SR image (N, 3, h s, w s) of an LR batch (N, 3, h, w).
@@ -132,7 +138,7 @@ public final class GuidedSRNetwork: Module {
         var f = try groups.reduce(shallow) { try $1($0, guidance) }
         f = try bodyConv(f) + shallow
         if let reduce { f = try leakyRelu(reduce(f), slope: 0.1) }
-        let base = try resize2d(x, height: x.shape[2] * scale, width: x.shape[3] * scale, mode: .bilinear)
+        let base = try resize2d(x, height: x.shape[2] * scale, width: x.shape[3] * scale, mode: skip == .bicubic ? .bicubic : .bilinear)
         guard let tail else { return try pixelShuffle(upsample[0](f), scale) + base }
         for conv in upsample { f = try pixelShuffle(conv(f), 2) }
         return try tail(f) + base

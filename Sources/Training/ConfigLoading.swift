@@ -65,6 +65,7 @@ extension TrainingConfig {
         "model.code": SAVLConfig.CodeMode.allCases.map(\.rawValue),
         "model.likelihood": SAVLConfig.Likelihood.allCases.map(\.rawValue),
         "model.upsampler": SAVLConfig.Upsampler.allCases.map(\.rawValue),
+        "model.skip": SAVLConfig.Skip.allCases.map(\.rawValue),
         "validation.degradation": DegradationPreset.allCases.map(\.rawValue),
     ]
 }

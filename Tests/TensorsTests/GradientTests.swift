@@ -92,6 +92,7 @@ import Testing
         try checkGradients([x], "nearest up") { try resize2d($0[0], height: 10, width: 12, mode: .nearest) }
         try checkGradients([x], "bilinear up") { try resize2d($0[0], height: 11, width: 9, mode: .bilinear) }
         try checkGradients([x], "bilinear down") { try resize2d($0[0], height: 3, width: 4, mode: .bilinear) }
+        try checkGradients([x], "bicubic up") { try resize2d($0[0], height: 20, width: 13, mode: .bicubic) }
         try checkGradients([x], "avgPool") { try avgPool2d($0[0], kernel: 3, stride: 2, padding: 1) }
         try checkGradients([x], "globalAvgPool") { try globalAvgPool2d($0[0]) }
     }

@@ -86,6 +86,7 @@ import Testing
         ("data:\n  mix: {blurry: 0.5}", "data.mix.blurry: unknown key"),
         ("data:\n  degradation: mix", "data.degradation: unknown key"),
         ("model:\n  code: vae", "model.code: 'vae' is not one of variational, deterministic, global, none, oracle"),
+        ("model:\n  skip: lanczos", "model.skip: 'lanczos' is not one of bilinear, bicubic"),
         ("model:\n  code: oracle\n  latentDim: 4", "model.latentDim: must be at least 6 for the oracle"),
         ("model:\n  preset: huge", "model.preset: unknown preset 'huge'"),
         ("model:\n  scale: 3", "model.scale: must be 2 or 4, got 3"),

@@ -20,6 +20,36 @@ struct Taps {
             return i0 == i1 ? [(i0, Float(1))] : [(i0, 1 - f), (i1, f)]
         })
     }
+
+    /// MATLAB `imresize` bicubic for enlarging (m >= n): Keys' kernel with a = -0.5 over the four
+    /// nearest inputs of source (out + 0.5) * in / out_size - 0.5, edges mirrored (-1 reads 0, n reads
+    /// n - 1), weights normalised to sum 1. Shrinking would need MATLAB's widened kernel: not supported.
+    static func cubic(_ n: Int, _ m: Int) -> Taps {
+        func keys(_ x: Double) -> Double {
+            let ax = abs(x), ax2 = ax * ax, ax3 = ax2 * ax
+            if ax <= 1 { return 1.5 * ax3 - 2.5 * ax2 + 1 }
+            if ax <= 2 { return -0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2 }
+            return 0
+        }
+        func mirrored(_ i: Int) -> Int {
+            let period = 2 * n
+            var k = i % period
+            if k < 0 { k += period }
+            return k < n ? k : period - 1 - k
+        }
+        let scale = Double(n) / Double(m)
+        return Taps(input: n, entries: (0..<m).map { o in
+            let src = (Double(o) + 0.5) * scale - 0.5
+            let first = Int(src.rounded(.down)) - 1
+            let raw = (first..<(first + 4)).map { j in (mirrored(j), keys(src - Double(j))) }
+            let sum = raw.reduce(0) { $0 + $1.1 }
+            var merged: [(Int, Float)] = []
+            for (i, w) in raw where w != 0 {
+                if let k = merged.firstIndex(where: { $0.0 == i }) { merged[k].1 += Float(w / sum) } else { merged.append((i, Float(w / sum))) }
+            }
+            return merged
+        })
+    }
 }
 
 extension Kernels {

@@ -3,13 +3,24 @@ public enum ResizeMode: Sendable {
     case nearest
     /// Bilinear with align_corners = false, no antialiasing.
     case bilinear
+    /// MATLAB `imresize` bicubic (a = -0.5, mirrored edges), the field's bicubic interpolation; enlarging only.
+    case bicubic
 }
 
 /// Resizes the last two axes of an NCHW tensor to (height, width).
 public func resize2d(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
     guard x.rank == 4, height > 0, width > 0 else { throw TensorError("resize2d: needs a 4-D tensor and a positive size, got \(x.shape) to \(height)x\(width)") }
-    let rows = mode == .nearest ? Taps.nearest(x.shape[2], height) : Taps.linear(x.shape[2], height)
-    let cols = mode == .nearest ? Taps.nearest(x.shape[3], width) : Taps.linear(x.shape[3], width)
+    if mode == .bicubic, height < x.shape[2] || width < x.shape[3] {
+        throw TensorError("resize2d: bicubic only enlarges (MATLAB's antialiased shrinking is not implemented), got \(x.shape) to \(height)x\(width)")
+    }
+    func taps(_ n: Int, _ m: Int) -> Taps {
+        switch mode {
+        case .nearest: Taps.nearest(n, m)
+        case .bilinear: Taps.linear(n, m)
+        case .bicubic: Taps.cubic(n, m)
+        }
+    }
+    let rows = taps(x.shape[2], height), cols = taps(x.shape[3], width)
     let out = Kernels.resample(x, rows, cols, transposed: false)
     return Tensor.recorded(out, "resize2d", [x]) { g in [Kernels.resample(g, rows, cols, transposed: true)] }
 }
