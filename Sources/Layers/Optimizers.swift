@@ -155,11 +155,18 @@ public final class ExponentialMovingAverage {
         })
     }
 
-    /// Moves the average toward the module's current values.
-    public func update() throws {
+    /// Moves the average toward the module's current values, by `decay` unless the step gives another.
+    public func update(decay stepDecay: Float? = nil) throws {
         for (name, p) in module.namedParameters() {
-            try shadow[name]?.blend(toward: p.value, decay: decay)
+            try shadow[name]?.blend(toward: p.value, decay: stepDecay ?? decay)
         }
+    }
+
+    /// The decay with warm-up for update number `t` (from 0): min(decay, (1 + t) / (10 + t)), so that
+    /// the average of a short run holds its recent weights rather than its initial ones (the warm-up of
+    /// TensorFlow's `ExponentialMovingAverage` with `num_updates`); it reaches `decay` = 0.999 at t = 8,990.
+    public func warmedUpDecay(step t: Int) -> Float {
+        min(decay, Float(1 + t) / Float(10 + t))
     }
 
     /// Replaces the average (e.g. from a checkpoint); names and shapes must match the module.

@@ -81,6 +81,10 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var gradientClipNorm: Float = 1
     /// Decay of the exponential moving average of the SR network's weights (0.999).
     public var emaDecay: Float = 0.999
+    /// Whether the average's decay warms up, min(emaDecay, (1 + t) / (10 + t)) at step t (true), so a run
+    /// of a few thousand steps is not pulled toward its initial weights; false keeps emaDecay from the
+    /// first step (the recipe of models v1 and v2 and of the experiments before it).
+    public var emaWarmup: Bool = true
 
     /// The defaults above.
     public init() {}

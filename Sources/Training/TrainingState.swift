@@ -63,7 +63,7 @@ public final class TrainingState {
         let norm = clipGradientNorm(parameters, maxNorm: clip > 0 ? clip : .greatestFiniteMagnitude)
         try optimizer.step(parameters)
         model.zeroGrad()
-        try ema.update()
+        try ema.update(decay: config.optimizer.emaWarmup ? ema.warmedUpDecay(step: step) : nil)
         step += 1
         return LogEntry(step: step, stage: stage, loss: loss, srL1: terms[0], reconstruction: terms[1], kl: terms[2],
                         learningRate: lr, gradientNorm: norm)

@@ -156,4 +156,17 @@ private final class TinyNet: Module, UnaryLayer {
         let expected = start.map { 0.9 * $0 + 0.1 }
         #expect(zip(ema.shadow["weight"]!.values, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
     }
+
+    @Test func movingAverageWarmsUp() throws {
+        var rng = SeededGenerator(seed: 7)
+        let layer = Linear(2, 1, bias: false, rng: &rng)
+        let start = layer.weight.value.values
+        let ema = ExponentialMovingAverage(layer, decay: 0.999)
+        #expect(ema.warmedUpDecay(step: 0) == 0.1 && ema.warmedUpDecay(step: 90) == 0.91)
+        #expect(ema.warmedUpDecay(step: 8_989) < 0.999 && ema.warmedUpDecay(step: 8_990) == 0.999 && ema.warmedUpDecay(step: 50_000) == 0.999)
+        try layer.weight.value.assign(Tensor(shape: [1, 2], values: [2, 4]))
+        try ema.update(decay: ema.warmedUpDecay(step: 0))
+        let expected = zip(start, [Float(2), 4]).map { 0.1 * $0 + 0.9 * $1 }
+        #expect(zip(ema.shadow["weight"]!.values, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+    }
 }

@@ -9,7 +9,7 @@ import Testing
         let config = try TrainingConfig.load(yaml: "")
         #expect(config == TrainingConfig())
         #expect(config.model == (try SAVLConfig.preset("small", scale: 4)))
-        #expect(config.optimizer.beta1 == 0.9 && config.optimizer.beta2 == 0.99 && config.optimizer.emaDecay == 0.999)
+        #expect(config.optimizer.beta1 == 0.9 && config.optimizer.beta2 == 0.99 && config.optimizer.emaDecay == 0.999 && config.optimizer.emaWarmup)
         #expect(config.data.hrCropSize == 192 && config.batchSize == 16 && config.lrCropSize == 48)
     }
 

@@ -115,6 +115,27 @@ extension TrainingRuns {
             #expect(entries.prefix(3).allSatisfy { $0.reconstruction > 0 && $0.kl > 0 && $0.loss > $0.srL1 })
         }
 
+        /// With the warm-up the first update keeps a tenth of the initial weights; without it 0.9 of them
+        /// (`emaDecay` 0.9 in `tinyConfig`).
+        @Test(arguments: [true, false]) func theAverageWarmsUpUnlessTurnedOff(warmup: Bool) throws {
+            let space = try Workspace("ema-\(warmup)")
+            defer { space.remove() }
+            var config = try tinyConfig(photos: space.photos, steps: 1, stage1Steps: 1)
+            config.validation.folder = ""
+            config.optimizer.emaWarmup = warmup
+            let trainer = try Trainer(config: config, runDirectory: space.run("run"), reporter: Messages().reporter)
+            let initial = trainer.model.sr.stateDict().mapValues(\.values)
+            try trainer.train(onStep: { _ in })
+            let trained = trainer.model.sr.stateDict().mapValues(\.values)
+            let average = trainer.state.inferenceWeights()
+            let keep: Float = warmup ? 0.1 : 0.9
+            for (name, start) in initial {
+                let expected = zip(start, trained[name]!).map { keep * $0 + (1 - keep) * $1 }
+                let got = average["sr.\(name)"]!.values
+                #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 }, "\(name)")
+            }
+        }
+
         @Test func learningRateWarmsUpAndDecaysInEachStage() throws {
             var config = TrainingConfig()
             config.steps = 30
