@@ -22,12 +22,15 @@ final class Storage: @unchecked Sendable {
     /// Number of elements.
     let count: Int
     let elementType: ElementType
+    private let meter: StorageMeter?
 
     /// A buffer of `count` elements, contents undefined.
     init(count: Int, of elementType: ElementType = .f32) {
         self.count = count
         self.elementType = elementType
         raw = BufferPool.shared.take(bytes: count * elementType.size)
+        meter = StorageMeter.current
+        meter?.allocated(count * elementType.size)
         if elementType == .f32 { raw.bindMemory(to: Float.self, capacity: count) } else { raw.bindMemory(to: UInt16.self, capacity: count) }
     }
 
@@ -37,7 +40,10 @@ final class Storage: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: count)
     }
 
-    deinit { BufferPool.shared.give(raw, bytes: count * elementType.size) }
+    deinit {
+        meter?.freed(bytes)
+        BufferPool.shared.give(raw, bytes: bytes)
+    }
 
     /// Bytes of the elements.
     var bytes: Int { count * elementType.size }

@@ -55,4 +55,32 @@ import Testing
         #expect(Array(UnsafeBufferPointer(start: viaReference.storage.pointer, count: x.count))
                 == Array(UnsafeBufferPointer(start: blocked.storage.pointer, count: x.count)))
     }
+
+    /// Once the loss and its inputs go away, every buffer the forward and backward made is freed. A backward
+    /// rule that captured its own output would make the output own itself (output, node, rule, output), and
+    /// the output with everything it was computed from would stay allocated for good.
+    @Test(arguments: ["softmax", "layerNorm", "matmul", "gelu", "mean", "slice", "concat", "pad", "permute", "gathered", "conv2d", "resize2d"])
+    func nothingOutlivesTheTape(_ op: String) throws {
+        let meter = try StorageMeter.measure { meter in
+            let x = randn([2, 4, 6, 8], seed: 1)
+            let y: Tensor
+            switch op {
+            case "softmax": y = try softmax(x, axis: -1)
+            case "layerNorm": y = try layerNorm(x, weight: randn([8], seed: 2), bias: randn([8], seed: 3))
+            case "matmul": y = try matmul(x, x.transposed())
+            case "gelu": y = try gelu(x)
+            case "mean": y = try x.mean(axes: [1])
+            case "slice": y = try x.sliced(axis: 2, 1..<4)
+            case "concat": y = try concat([x, x * 2], axis: 1)
+            case "pad": y = try x.padded2d(top: 1, bottom: 0, left: 2, right: 1)
+            case "permute": y = try x.permuted([0, 2, 3, 1])
+            case "gathered": y = try x.gathered(rows: [1, 0, 1])
+            case "conv2d": y = try conv2d(x, weight: randn([4, 4, 3, 3], seed: 4), bias: randn([4], seed: 5), padding: 1)
+            default: y = try resize2d(x, height: 9, width: 12, mode: .bilinear)
+            }
+            try (y * y).sum().backward()
+            #expect(x.grad != nil && meter.liveBytes > 0)
+        }
+        #expect(meter.liveBytes == 0, "\(op): \(meter.liveBytes) bytes still allocated after the loss and its inputs went away")
+    }
 }

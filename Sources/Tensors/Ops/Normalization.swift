@@ -4,8 +4,11 @@ public func softmax(_ x: Tensor, axis: Int = -1) throws -> Tensor {
     guard axis >= 0, axis < x.rank else { throw TensorError("softmax: axis \(axis) out of range for \(x.shape)") }
     let x = try x.inLayout(.plain)
     let out = try Kernels.softmax(x, axis: axis)
+    // The rule reads the output's values through a tensor off the tape: capturing `out` would make
+    // `out` own the node that owns it, a cycle that keeps it and everything it came from alive for good.
+    let y = out.detached()
     return Tensor.recorded(out, "softmax", [x]) { g in
-        [try Kernels.softmaxBackward(out, g.plain, axis: axis)]
+        [try Kernels.softmaxBackward(y, g.plain, axis: axis)]
     }
 }
 
