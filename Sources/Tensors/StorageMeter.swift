@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Counts the bytes of tensor storage allocated on one thread while it is installed: how many are
 /// still alive and the most that were alive at once. Buffers are counted when they are made and
@@ -11,6 +12,8 @@ import Foundation
 /// ```
 public final class StorageMeter: @unchecked Sendable {
     private static let key = "savl.Tensors.StorageMeter"
+    /// Meters installed on any thread: while none is, allocations skip the thread-dictionary lookup.
+    private static let installed = Atomic<Int>(0)
     private let lock = NSLock()
     private var live = 0, peak = 0
 
@@ -28,14 +31,19 @@ public final class StorageMeter: @unchecked Sendable {
         let dict = Thread.current.threadDictionary
         let previous = dict[key]
         dict[key] = meter
-        defer { dict[key] = previous }
+        installed.add(1, ordering: .sequentiallyConsistent)
+        defer {
+            dict[key] = previous
+            installed.subtract(1, ordering: .sequentiallyConsistent)
+        }
         try body(meter)
         return meter
     }
 
     /// The meter installed on this thread, if any.
     static var current: StorageMeter? {
-        Thread.current.threadDictionary[key] as? StorageMeter
+        guard installed.load(ordering: .relaxed) > 0 else { return nil }
+        return Thread.current.threadDictionary[key] as? StorageMeter
     }
 
     func allocated(_ bytes: Int) {
