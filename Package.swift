@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Degradations", targets: ["Degradations"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Collectives", targets: ["Collectives"]),
+        .library(name: "Restoration", targets: ["Restoration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,11 +43,16 @@ let package = Package(
         // The model files of Models/, embedded in the binary.
         .target(name: "CSAVLModels", cSettings: [.headerSearchPath("../../Models")]),
 
+        // Inference on photos: tiled upscaling, batches, model loading, the degradation field.
+        .target(name: "Restoration",
+                dependencies: ["SAVL", "Layers", "Tensors", "Imaging", "Degradations", "Evaluation", "FileSupport", "CSAVLModels"],
+                swiftSettings: fast),
+
         // The command-line tool.
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "CSAVLModels",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "Restoration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -61,7 +67,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "SAVLTests", dependencies: ["SAVL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "savlTests", dependencies: ["savl"]),
+        .target(name: "TestPhotos", dependencies: ["Imaging", "SAVL", "Layers", "Tensors", "SeededRandom"], path: "Tests/TestPhotos"),
+        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "TestPhotos"]),
+        .testTarget(name: "savlTests", dependencies: ["savl", "Restoration", "TestPhotos"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestPhotos
 import Testing
 
 /// End-to-end tests of `savl eval`, running the built executable.
@@ -189,12 +190,6 @@ func runSavl(_ arguments: [String]) throws -> (status: Int32, stdout: String, st
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
-func temporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("savl-\(label)-\(UInt64.random(in: 0...UInt64.max))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// Writes a small smooth test image as an 8-bit PNG with a minimal encoder (stored deflate
