@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Debian's C libraries.
@@ -48,11 +49,14 @@ let package = Package(
                 dependencies: ["SAVL", "Layers", "Tensors", "Imaging", "Degradations", "Evaluation", "FileSupport", "CSAVLModels"],
                 swiftSettings: fast),
 
+        // `savl serve`: the page, the JSON API and the job queue.
+        .target(name: "WebServer", dependencies: ["Restoration", "Imaging", "Tensors", .product(name: "Hummingbird", package: "hummingbird")]),
+
         // The command-line tool.
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "Restoration",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "Restoration", "WebServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -69,6 +73,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .target(name: "TestPhotos", dependencies: ["Imaging", "SAVL", "Layers", "Tensors", "SeededRandom"], path: "Tests/TestPhotos"),
         .testTarget(name: "RestorationTests", dependencies: ["Restoration", "TestPhotos"]),
+        .testTarget(name: "WebServerTests",
+                    dependencies: ["WebServer", "TestPhotos", "savl", .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "savlTests", dependencies: ["savl", "Restoration", "TestPhotos"]),
     ],
     swiftLanguageModes: [.v5]

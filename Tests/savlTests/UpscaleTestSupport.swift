@@ -1,4 +1,5 @@
 import Foundation
+import TestPhotos
 import Testing
 @testable import savl
 
