@@ -20,6 +20,8 @@ public struct JobStatus: Sendable, Codable, Equatable {
     public var progress: Double
     /// Seconds spent waiting and running so far.
     public var waitedSeconds: Double, runSeconds: Double?
+    /// When the job started and finished, in seconds since 1970 (milliseconds kept).
+    public var startedAt: Double?, finishedAt: Double?
     /// Why a failed job failed.
     public var error: String?
     /// Input and output sizes, once known.
@@ -120,7 +122,9 @@ public final class JobQueue<Input: Sendable, Output: Sendable>: @unchecked Senda
         let position = job.state == .queued ? (waiting.firstIndex(of: id).map { $0 + 1 }) : nil
         var status = JobStatus(id: id, state: job.state, name: job.name, position: position, phase: job.phase, progress: job.progress,
                                waitedSeconds: Self.rounded((job.started ?? now).timeIntervalSince(job.created)),
-                               runSeconds: job.started.map { Self.rounded((job.finished ?? now).timeIntervalSince($0)) }, error: job.error)
+                               runSeconds: job.started.map { Self.rounded((job.finished ?? now).timeIntervalSince($0)) },
+                               startedAt: job.started.map { Self.milliseconds($0) }, finishedAt: job.finished.map { Self.milliseconds($0) },
+                               error: job.error)
         if job.sizes.count == 4 {
             (status.inputWidth, status.inputHeight, status.outputWidth, status.outputHeight) = (job.sizes[0], job.sizes[1], job.sizes[2], job.sizes[3])
         }
@@ -197,4 +201,6 @@ public final class JobQueue<Input: Sendable, Output: Sendable>: @unchecked Senda
     }
 
     private static func rounded(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+
+    private static func milliseconds(_ date: Date) -> Double { (date.timeIntervalSince1970 * 1000).rounded(.down) / 1000 }
 }

@@ -2,6 +2,7 @@ extension Page {
     static let style = """
         :root { color-scheme: light dark; --accent: #2f6fdf; --border: #8884; font-family: system-ui, sans-serif; }
         body { margin: 0; line-height: 1.4; }
+        [hidden] { display: none !important; }
         header, main { max-width: 1200px; margin: 0 auto; padding: 0 1rem; }
         header h1 { margin: 1rem 0 0; }
         .muted { opacity: 0.7; font-size: 0.9rem; }
