@@ -26,6 +26,7 @@ public struct DegradationField {
     public private(set) var variance: [Float]?
     /// The range and mean of `variance`.
     public private(set) var varianceRange: ClosedRange<Float> = 0...0
+    /// The mean of `variance` over the image.
     public private(set) var varianceMean: Double = 0
 
     /// The field of a 3-channel image; the encoder runs in tiles that fit `memoryBudget` bytes.

@@ -18,6 +18,7 @@ public struct ModelUpscaler: Upscaler, @unchecked Sendable {
         name = "savl \(config.preset) x\(config.scale) (\(loaded.source), \(correction))"
     }
 
+    /// The upscaled image; refuses a scale other than the model's.
     public func upscale(_ image: Image, scale: Int) throws -> Image {
         guard scale == pipeline.resolver.scale else {
             throw MetricError("the model upscales x\(pipeline.resolver.scale), not x\(scale); pass --scale \(pipeline.resolver.scale)")

@@ -8,7 +8,9 @@ public enum JobState: String, Sendable, Codable {
 
 /// What a client sees of a job (`GET /api/jobs/{id}`).
 public struct JobStatus: Sendable, Codable, Equatable {
+    /// The job's id, as `POST /api/upscale` answered it.
     public var id: String
+    /// Where the job is.
     public var state: JobState
     /// The uploaded file's name.
     public var name: String
@@ -30,6 +32,7 @@ public struct JobStatus: Sendable, Codable, Equatable {
 
 /// Why a job could not be queued: every place in the queue is taken.
 public struct QueueFull: Error, CustomStringConvertible, Sendable {
+    /// The places of the queue.
     public var capacity: Int
     public var description: String {
         "the queue is full (\(capacity) waiting jobs); try again when a job has finished"
@@ -77,13 +80,13 @@ public final class JobQueue<Input: Sendable, Output: Sendable>: @unchecked Senda
         self.work = work
     }
 
-    /// Starts the workers.
+    /// Starts the workers; they hold the queue until `stop()`.
     public func start() {
         condition.lock()
         defer { condition.unlock() }
         guard workers.isEmpty else { return }
         for k in 0..<settings.concurrentJobs {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            let thread = Thread { self.workerLoop() }
             thread.name = "savl-serve-worker-\(k)"
             thread.stackSize = 16 << 20
             workers.append(thread)

@@ -22,12 +22,19 @@ public final class ServeApplication: Sendable {
     /// The model and the pipeline.
     public let service: UpscaleService
     let settings: ServeSettings
+    /// The backend line, e.g. `oneDNN 2.6.3 on CPU (avx2), 2 threads per job, f32`.
+    public let backend: String
+    /// Uploads are decoded one at a time in the request path, so that checking them holds at most one
+    /// decoded image.
+    private let checking = DispatchQueue(label: "savl-serve-upload-check")
 
     /// An application over a loaded model; its queue's workers start with `queue.start()` (`run` starts them).
     public init(model: UpscaleModels.Loaded, settings: ServeSettings) {
         let service = UpscaleService(model: model, settings: settings)
         self.service = service
         self.settings = settings
+        let threads = settings.threads ?? Engine.threads
+        backend = "oneDNN \(Engine.version) on CPU (\(Engine.cpuISA)), \(threads) thread\(threads == 1 ? "" : "s") per job, \(Engine.precision)"
         queue = JobQueue(settings: settings) { input, report in try service.run(input, report: report) }
     }
 
@@ -114,7 +121,7 @@ public final class ServeApplication: Sendable {
         guard !bytes.isEmpty else { throw ServeError(.badRequest, "the upload is empty: send a PNG, JPEG or BMP image as the body or a multipart file") }
         let input = UpscaleInput(bytes: bytes, name: Self.label(fileName ?? "photo"), request: parameters)
         // Decoding takes a while for a large photo: off the threads that serve requests.
-        try await Self.offloaded { _ = try self.service.check(input) }
+        try await offloaded { _ = try self.service.check(input) }
         let (id, position) = try queue.submit(name: input.name, input: input)
         let answer: [String: JSONValue] = ["id": .string(id), "state": .string(JobState.queued.rawValue), "position": .int(position)]
         return try Self.json(.accepted, answer,
@@ -143,7 +150,7 @@ public final class ServeApplication: Sendable {
         let counts = queue.counts
         let config = service.model.model.config
         let body: [String: Any] = [
-            "status": "ok", "model": service.model.summary, "scale": config.scale, "backend": Engine.backendDescription,
+            "status": "ok", "model": service.model.summary, "scale": config.scale, "backend": backend,
             "queue": ["queued": counts.queued, "running": counts.running, "finishedKept": counts.kept,
                       "capacity": settings.queueCapacity, "concurrentJobs": settings.concurrentJobs],
             "limits": ["maxUploadBytes": settings.maxUploadBytes, "maxPixels": ImageLimits.maxPixels,
@@ -195,9 +202,9 @@ public final class ServeApplication: Sendable {
         seconds >= 120 ? "\(Int(seconds / 60)) minutes" : "\(Int(seconds)) seconds"
     }
 
-    private static func offloaded(_ body: @escaping @Sendable () throws -> Void) async throws {
+    private func offloaded(_ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+            checking.async { continuation.resume(with: Result { try body() }) }
         }
     }
 

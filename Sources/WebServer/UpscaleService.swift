@@ -4,13 +4,16 @@ import Restoration
 
 /// What a finished job keeps: the upscaled file and the pictures of `savl inspect`.
 public struct UpscaleResult: Sendable {
-    /// The output file's bytes, its format and a file name for downloading it.
+    /// The output file's bytes.
     public var bytes: [UInt8]
+    /// Its format.
     public var format: ImageFormat
+    /// A file name for downloading it.
     public var fileName: String
     /// The degradation code and severity pictures as PNG (none for a model without a code; no severity
     /// for a code without variance).
     public var code: [UInt8]?
+    /// The severity picture as PNG, when the code has a variance.
     public var severity: [UInt8]?
     /// The JSON report of `savl inspect` (value ranges, principal axes), when there is a code.
     public var report: [UInt8]?
@@ -18,8 +21,11 @@ public struct UpscaleResult: Sendable {
 
 /// One upload waiting for a worker: its bytes, its name and what was asked.
 public struct UpscaleInput: Sendable {
+    /// The uploaded file.
     public var bytes: [UInt8]
+    /// Its label (never a path).
     public var name: String
+    /// The options asked for.
     public var request: UpscaleRequest
 }
 

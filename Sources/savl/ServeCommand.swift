@@ -95,7 +95,7 @@ struct ServeCommand: ParsableCommand {
             throw Failure(description: "\(error)")
         }
         let app = ServeApplication(model: loaded, settings: settings)
-        let backend = Engine.backendDescription
+        let backend = app.backend
         let outcome = Outcome()
         Task {
             do {

@@ -10,12 +10,12 @@ import Testing
 /// The JSON API of `savl serve`, in process: uploads, polling, results equal to `savl upscale`'s, the
 /// inspect pictures, errors, the queue's bound and the expiry of results.
 @Suite struct APITests {
-    /// A server over a tiny random model, one compute thread per job (as the executable's tests run).
+    /// A server over a tiny random model, with the default threads (every core, as `savl upscale` without
+    /// `--threads`). The caller stops its queue.
     func server(_ edit: (inout ServeSettings) -> Void = { _ in }, start: Bool = true) throws -> (ServeApplication, URL, URL) {
         let dir = try temporaryDirectory("serve-api")
         let modelURL = try makeModelFile(in: dir)
         var settings = ServeSettings()
-        settings.threads = 1
         edit(&settings)
         let app = ServeApplication(model: try UpscaleModels.load(modelURL.path), settings: settings)
         if start { app.queue.start() }
@@ -51,7 +51,7 @@ import Testing
 
     @Test func resultEqualsSavlUpscaleBitForBitAndInspectHasPictures() async throws {
         let (serve, dir, modelURL) = try server()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         let photoBytes = try png(40, 30)
         try Data(photoBytes).write(to: dir.appendingPathComponent("in.png"))
         let cases = [("scale=4&strength=1&format=png", ["--scale", "4", "--strength", "1", "--format", "png"], "png"),
@@ -67,7 +67,7 @@ import Testing
                 }
                 let out = dir.appendingPathComponent("out.\(ext)")
                 let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
-                                       "--threads", "1", "--progress", "none"] + flags)
+                                       "--progress", "none"] + flags)
                 #expect(run.status == 0, "\(run.stderr)")
                 #expect(served == [UInt8](try Data(contentsOf: out)), "\(query): the served result differs from savl upscale's")
             }
@@ -87,7 +87,7 @@ import Testing
 
     @Test func multipartUploadsWork() async throws {
         let (serve, dir, _) = try server()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         let boundary = "----savl-test-boundary"
         let body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--\(boundary)\r\n".utf8)
             + Array("Content-Disposition: form-data; name=\"photo\"; filename=\"../../etc/holiday.png\"\r\nContent-Type: image/png\r\n\r\n".utf8)
@@ -109,7 +109,7 @@ import Testing
 
     @Test func badRequestsGetA4xxNamingTheReason() async throws {
         let (serve, dir, _) = try server { $0.maxUploadBytes = 4000 }
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         let small = try png(12, 10)
         let cases: [(String, [UInt8], HTTPResponse.Status, String)] = [
             ("", [], .badRequest, "the upload is empty"),
@@ -148,7 +148,7 @@ import Testing
     /// fourth upload is refused with 503 while three are waiting or running.
     @Test func theQueueIsBounded() async throws {
         let (serve, dir, _) = try server({ $0.queueCapacity = 2 }, start: false)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         let photoBytes = try png(48, 40)
         try await Application(router: serve.router()).test(.router) { client in
             let first = try await upload(client, photoBytes), second = try await upload(client, photoBytes)
@@ -169,9 +169,9 @@ import Testing
         }
     }
 
-    @Test func finishedResultsExpireByCountAndTime() async throws {
-        let (serve, dir, _) = try server { $0.keepResults = 1; $0.keepSeconds = 1.5 }
-        defer { try? FileManager.default.removeItem(at: dir) }
+    @Test func finishedResultsExpireByCount() async throws {
+        let (serve, dir, _) = try server { $0.keepResults = 1 }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         let photoBytes = try png(16, 12)
         try await Application(router: serve.router()).test(.router) { client in
             let first = try await upload(client, photoBytes)
@@ -184,14 +184,25 @@ import Testing
                 #expect(error.contains("expired"), "\(error)")
             }
             try await client.execute(uri: "/api/jobs/\(second)/result", method: .get) { #expect($0.status == .ok) }
-            try await Task.sleep(for: .seconds(2))
-            try await client.execute(uri: "/api/jobs/\(second)/result", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func finishedResultsExpireByTime() async throws {
+        let (serve, dir, _) = try server { $0.keepSeconds = 3 }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
+        try await Application(router: serve.router()).test(.router) { client in
+            let id = try await upload(client, try png(16, 12))
+            // Seen done: kept once finished.
+            #expect(try await finished(client, id)["state"] as? String == "done")
+            try await Task.sleep(for: .seconds(4))
+            try await client.execute(uri: "/api/jobs/\(id)", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/jobs/\(id)/result", method: .get) { #expect($0.status == .notFound) }
         }
     }
 
     @Test func thePageIsServedWhole() async throws {
         let (serve, dir, _) = try server()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { serve.queue.stop(); try? FileManager.default.removeItem(at: dir) }
         try await Application(router: serve.router()).test(.router) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 let page = String(buffer: response.body)
