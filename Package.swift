@@ -14,10 +14,12 @@ let package = Package(
         .library(name: "Degradations", targets: ["Degradations"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Collectives", targets: ["Collectives"]),
+        .library(name: "Restoration", targets: ["Restoration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Debian's C libraries.
@@ -42,11 +44,19 @@ let package = Package(
         // The model files of Models/, embedded in the binary.
         .target(name: "CSAVLModels", cSettings: [.headerSearchPath("../../Models")]),
 
+        // Inference on photos: tiled upscaling, batches, model loading, the degradation field.
+        .target(name: "Restoration",
+                dependencies: ["SAVL", "Layers", "Tensors", "Imaging", "Degradations", "Evaluation", "FileSupport", "CSAVLModels"],
+                swiftSettings: fast),
+
+        // `savl serve`: the page, the JSON API and the job queue.
+        .target(name: "WebServer", dependencies: ["Restoration", "Imaging", "Tensors", .product(name: "Hummingbird", package: "hummingbird")]),
+
         // The command-line tool.
         .executableTarget(
             name: "savl",
             dependencies: [
-                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "CSAVLModels",
+                "Tensors", "Layers", "Imaging", "Degradations", "Evaluation", "SAVL", "Training", "Collectives", "Restoration", "WebServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -61,7 +71,11 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "SAVLTests", dependencies: ["SAVL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "savlTests", dependencies: ["savl"]),
+        .target(name: "TestPhotos", dependencies: ["Imaging", "SAVL", "Layers", "Tensors", "SeededRandom"], path: "Tests/TestPhotos"),
+        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "TestPhotos"]),
+        .testTarget(name: "WebServerTests",
+                    dependencies: ["WebServer", "TestPhotos", "savl", .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(name: "savlTests", dependencies: ["savl", "Restoration", "TestPhotos"]),
     ],
     swiftLanguageModes: [.v5]
 )

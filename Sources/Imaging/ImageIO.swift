@@ -57,14 +57,20 @@ public func writeImage(_ image: Image, to url: URL, format: ImageFormat? = nil, 
         guard let format = format ?? ImageFormat(pathExtension: url.pathExtension) else {
             throw ImageError(.invalidArgument, "cannot tell the format from the extension '.\(url.pathExtension)' (use .png, .jpg or .jpeg)")
         }
-        let bytes: [UInt8]
-        switch format {
-        case .png: bytes = try PNG.encode(image, bitDepth: bitDepth)
-        case .jpeg: bytes = try JPEG.encode(image, quality: quality)
-        }
-        try writeFileAtomically(bytes, to: path)
+        try writeFileAtomically(encodeImage(image, format: format, quality: quality, bitDepth: bitDepth), to: path)
     } catch let error as ImageError {
         throw error.naming(path)
+    }
+}
+
+/// The bytes of `image` as a PNG or JPEG file, as `writeImage` writes them.
+/// - Parameters:
+///   - quality: JPEG quality, 1...100.
+///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG is always 8 bit.
+public func encodeImage(_ image: Image, format: ImageFormat, quality: Int = 95, bitDepth: Int? = nil) throws -> [UInt8] {
+    switch format {
+    case .png: return try PNG.encode(image, bitDepth: bitDepth)
+    case .jpeg: return try JPEG.encode(image, quality: quality)
     }
 }
 

@@ -55,8 +55,15 @@ public struct Posterior {
     /// image and negated, so high means mild. Zeros when there is no variance or a single pixel.
     public func severity(height: Int, width: Int) throws -> Tensor {
         let n = mean.shape[0]
-        guard let logVariance, logVariance.shape[2] * logVariance.shape[3] > 1 else { return Tensor.zeros([n, 1, height, width]) }
-        return try severityMap(level: exp(logVariance).mean(axes: [1], keepDims: true))
+        guard let level = try varianceLevel(), level.shape[2] * level.shape[3] > 1 else { return Tensor.zeros([n, 1, height, width]) }
+        return try severityMap(level: level)
+    }
+
+    /// The posterior variance averaged over latent channels, (N, 1, h, w): the degradation level the
+    /// severity map is made of. Nil for a deterministic code.
+    public func varianceLevel() throws -> Tensor? {
+        guard let logVariance else { return nil }
+        return try exp(logVariance).mean(axes: [1], keepDims: true)
     }
 }
 
@@ -66,6 +73,19 @@ public func severityMap(level: Tensor) throws -> Tensor {
     let centred = try level - level.mean(axes: [2, 3], keepDims: true)
     let std = try sqrt((centred * centred).mean(axes: [2, 3], keepDims: true) + 1e-6)
     return try -(centred / std)
+}
+
+/// The severity map of part of an image, z-scored by the whole image's statistics of the level (its mean,
+/// and its standard deviation with 1e-6 added to the variance, as `severityMap(level:)` does per image)
+/// and negated: tiles normalised this way agree with the map of the whole image.
+public func severityMap(level: Tensor, imageMean: Float, imageStd: Float) throws -> Tensor {
+    try (level - imageMean) * (-1 / imageStd)
+}
+
+/// The image-wide standard deviation `severityMap(level:imageMean:imageStd:)` takes, from the level's
+/// mean and mean square over the image.
+public func severityStd(mean: Double, meanSquare: Double) -> Float {
+    Float((max(0, meanSquare - mean * mean) + 1e-6).squareRoot())
 }
 
 /// The amortized degradation encoder g: LR image to the per-pixel posterior, one fully convolutional pass,
@@ -88,10 +108,20 @@ public final class DegradationEncoder: Module {
 
     /// The posterior of an LR batch (N, 3, h, w); log sigma^2 is clamped to [-10, 10].
     public func callAsFunction(_ y: Tensor) throws -> Posterior {
+        try posterior(of: y, pooled: true)
+    }
+
+    /// The posterior at every pixel, (N, d, h, w), also for a `global` code: what it averages over the
+    /// image. Tiles of an image pool it themselves, over the pixels they own.
+    public func perPixel(_ y: Tensor) throws -> Posterior {
+        try posterior(of: y, pooled: false)
+    }
+
+    private func posterior(of y: Tensor, pooled: Bool) throws -> Posterior {
         var h = try leakyRelu(head(y), slope: 0.1)
         for block in body { h = try block(h) }
         var o = try out(h)
-        if mode == .global { o = try o.mean(axes: [2, 3], keepDims: true) }
+        if mode == .global && pooled { o = try o.mean(axes: [2, 3], keepDims: true) }
         if mode == .deterministic { return Posterior(mean: o, logVariance: nil) }
         let d = latentDim
         return Posterior(mean: try o.sliced(axis: 1, 0..<d), logVariance: try clamp(o.sliced(axis: 1, d..<(2 * d)), min: -10, max: 10))

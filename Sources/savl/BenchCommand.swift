@@ -86,9 +86,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeRuntime.setThreads(threads) }
-        try ComputeRuntime.setPrecision(precision)
-        FileHandle.standardError.write(Data("backend: \(ComputeRuntime.description)\n".utf8))
+        if let threads { Engine.setThreads(threads) }
+        try Engine.setPrecision(precision)
+        FileHandle.standardError.write(Data("backend: \(Engine.backendDescription)\n".utf8))
         if let model {
             let result = try ModelInferenceBenchmark.run(model: model, size: size, repeats: max(steps, 3))
             try printResult(result)

@@ -1,5 +1,6 @@
 import Dispatch
 import Imaging
+import Restoration
 import SAVL
 import SeededRandom
 import Tensors

@@ -2,6 +2,8 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Imaging
+import Restoration
+import Tensors
 
 extension MetricChannel: ExpressibleByArgument {}
 
@@ -79,7 +81,9 @@ struct EvalCommand: ParsableCommand {
         if results != nil && method != .bicubic { throw ValidationError("--results scores existing files; it does not take --method") }
         if method != .model && strength != nil { throw ValidationError("--strength only applies with --method model") }
         if method != .model && colourCorrection != nil { throw ValidationError("--colour-correction only applies with --method model") }
-        if let colourCorrection { try ColourCorrection.validate(colourCorrection) }
+        if let colourCorrection {
+            do { try ColourCorrection.validate(colourCorrection) } catch { throw ValidationError("\(error)") }
+        }
         if let strength, !(strength.isFinite && strength >= 0) { throw ValidationError("--strength must be a number >= 0, not \(strength)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -94,8 +98,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeRuntime.setThreads(threads) }
-        try ComputeRuntime.setPrecision(precision)
+        if let threads { Engine.setThreads(threads) }
+        try Engine.setPrecision(precision)
         let upscaler = try self.upscaler()
         let resultsURL = results.map { URL(fileURLWithPath: $0) }
         let benchmark = Benchmark(scale: scale, upscaler: upscaler, border: border, channel: channel, maxPixels: maxPixels,

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Restoration
 import SAVL
+import Tensors
 
 /// `savl inspect`: pictures of where and how a photo is degraded, as the model's encoder sees it.
 struct InspectCommand: ParsableCommand {
@@ -54,7 +56,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeRuntime.setThreads(threads) }
+        if let threads { Engine.setThreads(threads) }
         do {
             try inspect()
         } catch let error as Failure {
@@ -67,38 +69,29 @@ struct InspectCommand: ParsableCommand {
     private func inspect() throws {
         let loaded = try UpscaleModels.load(model)
         let config = loaded.model.config
-        guard config.code != .none else {
-            throw Failure(description: "\(loaded.source): this model has no degradation code (code 'none'); there is nothing to inspect")
-        }
         let input = try readImage(at: URL(fileURLWithPath: image))
+        let field = try DegradationField.of(photo: input, model: loaded, memoryBudget: memory << 20)
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let name = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
         func file(_ suffix: String) -> URL { folder.appendingPathComponent("\(name)_\(suffix)") }
 
-        let colours = input.hasAlpha ? input.channels - 1 : input.channels
-        let rgb = UpscalePipeline.rgb(input, planes: colours == 1 ? [0, 0, 0] : [0, 1, 2])
-        let field = try DegradationField(model: loaded.model, image: rgb, memoryBudget: memory << 20)
         let code = field.codePicture()
         var written = ["input": file("input.png"), "code": file("code.png"), "sheet": file("sheet.png")]
         try writeImage(input, to: written["input"]!, format: .png)
         try writeImage(code, to: written["code"]!, format: .png, bitDepth: 8)
-        var pictures = [input, code]
-        if let variance = field.variance {
-            let heatmap = InspectRendering.heatmap(variance, width: rgb.width, height: rgb.height,
-                                                   low: field.varianceRange.lowerBound, high: field.varianceRange.upperBound)
+        if let heatmap = field.severityPicture() {
             written["severity"] = file("severity.png")
             try writeImage(heatmap, to: written["severity"]!, format: .png, bitDepth: 8)
-            pictures.append(heatmap)
         }
-        try writeImage(InspectRendering.sheet(pictures), to: written["sheet"]!, format: .png, bitDepth: 8)
+        try writeImage(field.sheet(input: input), to: written["sheet"]!, format: .png, bitDepth: 8)
         if sr {
             let pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: memory << 20)
             let result = try pipeline.run(input, width: input.width * config.scale, height: input.height * config.scale, alpha: .bicubic)
             written["sr"] = file("sr.png")
             try writeImage(result, to: written["sr"]!, format: .png)
         }
-        let report = field.report(image: image, model: "\(config.preset) x\(config.scale) (\(loaded.source))",
+        let report = field.report(image: image, model: loaded.summary,
                                   files: written.mapValues(\.lastPathComponent))
         try writeBytesAtomically(report, to: file("inspect.json"))
         for key in written.keys.sorted() { print(written[key]!.path) }

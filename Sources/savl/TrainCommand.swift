@@ -119,8 +119,8 @@ struct TrainCommand: ParsableCommand {
             print(run.plotURL.path)
             return
         }
-        if let threads { ComputeRuntime.setThreads(threads) }
-        try ComputeRuntime.setPrecision(precision)
+        if let threads { Engine.setThreads(threads) }
+        try Engine.setPrecision(precision)
         if let export, let output {
             let summary = try ModelExport.export(runDirectory: URL(fileURLWithPath: export), to: URL(fileURLWithPath: output),
                                                  latest: latest, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) })
@@ -174,7 +174,7 @@ struct TrainCommand: ParsableCommand {
             }
             let folder = runDir ?? defaultRunFolder(config: config)
             installStopHandlers()
-            reporter.message("backend: \(ComputeRuntime.description)")
+            reporter.message("backend: \(Engine.backendDescription)")
             trainer = try joined(parallel, reporter) {
                 // Checked before the run folder is made.
                 if let parallel { try DataParallel.checkBatch(resolved.batchSize, ranks: parallel.size) }
@@ -182,7 +182,7 @@ struct TrainCommand: ParsableCommand {
             }
         } else {
             installStopHandlers()
-            reporter.message("backend: \(ComputeRuntime.description)")
+            reporter.message("backend: \(Engine.backendDescription)")
             trainer = try joined(parallel, reporter) {
                 try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
             }
@@ -225,7 +225,7 @@ struct TrainCommand: ParsableCommand {
         let result = try StepBenchmark.run(config: config, steps: steps, warmup: 1)
         let shape = "batch \(config.batchSize), \(config.lrCropSize)x\(config.lrCropSize) LR, x\(config.model.scale)"
         print("model \(config.model.preset) (\(result.parameterCount) parameters), \(shape), \(steps) timed steps per stage after 1 warm-up step")
-        print("backend: \(ComputeRuntime.description)")
+        print("backend: \(Engine.backendDescription)")
         for (label, times, macs) in [("stage 1 (joint):         ", result.stage1, result.stage1MACs),
                                      ("stage 2 (encoder frozen):", result.stage2, result.stage2MACs)] {
             let ms = times.median

@@ -2,7 +2,9 @@ import ArgumentParser
 import Collectives
 import Foundation
 import Imaging
+import Restoration
 import SAVL
+import Tensors
 
 /// `--tile auto|N`.
 enum TileOption: ExpressibleByArgument, Equatable {
@@ -27,12 +29,9 @@ enum FormatOption: String, ExpressibleByArgument, CaseIterable {
     var format: ImageFormat? { self == .auto ? nil : (self == .png ? .png : .jpeg) }
 }
 
-/// `--bit-depth auto|8|16`.
-enum BitDepthOption: String, ExpressibleByArgument, CaseIterable {
-    case auto
-    case eight = "8"
-    case sixteen = "16"
-}
+extension OutputBitDepth: ExpressibleByArgument {}
+
+extension AlphaUpscaling: ExpressibleByArgument {}
 
 /// `savl upscale`: super-resolves photos with a SAVL model, tiled so that any size fits in memory.
 struct UpscaleCommand: ParsableCommand {
@@ -120,7 +119,7 @@ struct UpscaleCommand: ParsableCommand {
     var quality: Int = 95
 
     @Option(help: "PNG bit depth: auto (as the input), 8 or 16.")
-    var bitDepth: BitDepthOption = .auto
+    var bitDepth: OutputBitDepth = .auto
 
     @Option(help: "Alpha channel: bicubic, or network (through the model as a gray image).")
     var alpha: AlphaUpscaling = .bicubic
@@ -149,19 +148,15 @@ struct UpscaleCommand: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one image or folder to upscale") }
         guard output != nil else { throw ValidationError("give the output folder (or file) with -o") }
-        if let scale, !(scale > 0 && scale <= 32) { throw ValidationError("--scale must be in (0, 32], not \(scale)") }
-        if scale != nil && (width != nil || height != nil) { throw ValidationError("give --scale or --width/--height, not both") }
-        if let width, width <= 0 { throw ValidationError("--width must be positive, not \(width)") }
-        if let height, height <= 0 { throw ValidationError("--height must be positive, not \(height)") }
+        if let problem = options.problem { throw ValidationError(problem) }
         guard strength.isFinite, strength >= 0 else { throw ValidationError("--strength must be 0 or more, not \(strength)") }
-        try ColourCorrection.validate(colourCorrection)
+        do { try ColourCorrection.validate(colourCorrection) } catch { throw ValidationError("\(error)") }
         if case .size(let n) = tile, n < 0 { throw ValidationError("--tile must be auto, 0 or a positive number of pixels, not \(n)") }
         if case .size(let n) = tile, let tileOverlap, n > 0, tileOverlap >= n {
             throw ValidationError("--tile-overlap \(tileOverlap) must be smaller than the tile \(n)")
         }
         if let tileOverlap, tileOverlap < 0 { throw ValidationError("--tile-overlap must not be negative, not \(tileOverlap)") }
         guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB), not \(memory)") }
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, not \(quality)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
         if bitDepth == .sixteen && outputFormat == .jpeg { throw ValidationError("JPEG is 8-bit only: use --format png with --bit-depth 16") }
         if let output, let problem = UpscaleJobPlanner.outputProblem(inputs: inputs, output: output) { throw ValidationError(problem) }
@@ -169,6 +164,11 @@ struct UpscaleCommand: ParsableCommand {
            ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != asked {
             throw ValidationError("-o \(output) does not end in the extension of --format \(format.rawValue)")
         }
+    }
+
+    /// What is done to each image besides the network.
+    var options: UpscaleOptions {
+        UpscaleOptions(scale: scale, width: width, height: height, alpha: alpha, bitDepth: bitDepth, quality: quality)
     }
 
     /// The output format asked for, by --format or by the name of an output file.
@@ -184,34 +184,32 @@ struct UpscaleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeRuntime.setThreads(threads) }
-        try ComputeRuntime.setPrecision(precision)
+        if let threads { Engine.setThreads(threads) }
+        try Engine.setPrecision(precision)
         let loaded: UpscaleModels.Loaded
-        let cleanCode: [Float]
+        let pipeline: UpscalePipeline
+        let tileSize: Int? = if case .size(let n) = tile { n } else { nil }
         do {
             loaded = try UpscaleModels.load(model)
-            cleanCode = try loaded.cleanCode()
+            pipeline = try UpscalePipeline(upscaling: loaded, strength: strength, tile: tileSize, overlap: tileOverlap,
+                                           memoryBudget: memory << 20, colourCorrection: colourCorrection)
         } catch {
             throw Failure(description: "\(error)")
         }
-        let config = loaded.model.config
-        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: cleanCode)
-        let tileSize: Int? = if case .size(let n) = tile { n } else { nil }
-        if let tileSize, let tileOverlap, tileSize > 0 { try checkTileCost(tileSize, overlap: tileOverlap, alignment: resolver.alignment) }
-        // The default overlap shrinks where it would make tiling cost more than 2x; an explicit one is kept.
-        let pipeline = UpscalePipeline(resolver: resolver, tile: tileSize, overlap: tileOverlap ?? TiledSuperResolver.defaultOverlap(config),
-                                       memoryBudget: memory << 20, maxOverhead: tileOverlap == nil ? TileCost.maxOverhead : nil,
-                                       colourCorrection: ColourCorrection(sigma: colourCorrection))
+        if let tileSize, let tileOverlap, tileSize > 0 {
+            try checkTileCost(tileSize, overlap: tileOverlap, alignment: pipeline.resolver.alignment)
+        }
         let planner = UpscaleJobPlanner(output: output!, recursive: recursive, suffix: suffix, format: outputFormat)
         let plan = planner.plan(for: inputs)
         let jobs = plan.jobs
         let notes = plan.notes
-        let modelName = "\(config.preset) x\(config.scale) (\(loaded.source))"
-        let batch = UpscaleBatch(command: self, pipeline: pipeline, jobs: jobs)
+        let modelName = loaded.summary
+        let batch = UpscaleBatch(pipeline: pipeline, options: options, skipExisting: skipExisting, jobs: jobs)
         if dryRun {
-            print("model \(modelName), strength \(strength), \(ComputeRuntime.description)")
+            print("model \(modelName), strength \(strength), \(Engine.backendDescription)")
             for note in notes { print("note: \(note)") }
-            if try !batch.dryRun() { throw ExitCode(1) }
+            let ok = batch.dryRun(line: { print($0) }, error: { FileHandle.standardError.write(Data("error: \($0)\n".utf8)) })
+            if !ok { throw ExitCode(1) }
             return
         }
         let skippedByPlan = plan.notes.filter { $0.contains(": skipped, ") }.count
@@ -219,9 +217,9 @@ struct UpscaleCommand: ParsableCommand {
         let world = try Communicators.start()
         defer { world.finalize() }
         let reporter = UpscaleProgress(mode: world.isRoot ? progress : .none, files: jobs.count)
-        reporter.start(model: modelName, backend: ComputeRuntime.description, threads: ComputeRuntime.threads)
+        reporter.start(model: modelName, backend: Engine.backendDescription, threads: Engine.threads)
         if world.isRoot { for note in notes { reporter.note(note) } }
-        let share = UpscaleBatch(command: self, pipeline: pipeline,
+        let share = UpscaleBatch(pipeline: pipeline, options: options, skipExisting: skipExisting,
                                  jobs: UpscaleRanks.share(of: jobs, rank: world.rank, ranks: world.size).map { jobs[$0] })
         let succeeded = try share.run(reporter, skippedByPlan: world.isRoot ? skippedByPlan : 0) { counts in
             var sums = counts.map(Double.init)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Restoration
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
 
 /// Reports a batch's progress on stderr: per tile (with the file's and the batch's ETA) and per file.
 /// Errors are always reported: as lines `error: ...` or, in JSON mode, as `file` events with `"status": "failed"`.
-final class UpscaleProgress {
+final class UpscaleProgress: UpscaleReporter {
     enum Style { case line, json, quiet }
 
     let style: Style

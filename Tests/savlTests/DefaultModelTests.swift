@@ -1,4 +1,6 @@
 import Foundation
+import Restoration
+import TestPhotos
 import Testing
 @testable import savl
 

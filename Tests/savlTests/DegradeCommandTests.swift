@@ -2,6 +2,7 @@ import Degradations
 import Foundation
 import Imaging
 import SeededRandom
+import TestPhotos
 import Testing
 import Training
 @testable import savl

@@ -1,4 +1,5 @@
 import Foundation
+import TestPhotos
 import Testing
 
 /// End-to-end tests of `savl eval`, running the built executable.
@@ -163,39 +164,6 @@ let evalData: URL? = {
     let url = repo.deletingLastPathComponent().appendingPathComponent("shared/data/eval")
     return FileManager.default.fileExists(atPath: url.appendingPathComponent("Set5").path) ? url : nil
 }()
-
-/// The `savl` executable built next to this test bundle.
-func savlExecutable() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("savl")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "savl executable near \(CommandLine.arguments[0])"])
-}
-
-/// Runs `savl` with `arguments`, capturing its exit status and output.
-func runSavl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = try savlExecutable()
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting, so a full pipe cannot block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
-func temporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("savl-\(label)-\(UInt64.random(in: 0...UInt64.max))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Writes a small smooth test image as an 8-bit PNG with a minimal encoder (stored deflate
 /// blocks), so these tests depend on nothing but the executable.

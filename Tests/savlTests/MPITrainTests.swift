@@ -1,4 +1,5 @@
 import Foundation
+import TestPhotos
 import Testing
 
 /// `savl train` under `mpirun -np 2` on this machine, each rank on one thread: the same losses as one

@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Imaging
 import Tensors
+import TestPhotos
 import Testing
 
 /// `--precision` on the commands: `auto`'s choice, the error where bf16 cannot run, and bf16's output

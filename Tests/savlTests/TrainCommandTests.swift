@@ -1,4 +1,5 @@
 import Foundation
+import TestPhotos
 import Testing
 
 /// End-to-end tests of `savl train` with `configs/tiny-x4.yml`, running the built executable on small

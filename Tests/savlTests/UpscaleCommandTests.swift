@@ -4,11 +4,33 @@ import Layers
 import SAVL
 import SeededRandom
 import Tensors
+import TestPhotos
 import Testing
 @testable import savl
 
 /// End-to-end tests of `savl upscale`, running the built executable with tiny model files.
 @Suite struct UpscaleCommandTests {
+    @Test func tiledOutputMatchesTheWholeImageModel() throws {
+        let dir = try temporaryDirectory("upscale-tiles")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelURL = try makeModelFile(in: dir)
+        let input = photo(width: 150, height: 110, channels: 3, seed: 1)
+        try writeImage(input, to: dir.appendingPathComponent("in.png"))
+        let out = dir.appendingPathComponent("out.png")
+        let run = try savl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
+                               "--tile", "64", "--bit-depth", "16", "--progress", "json", "--colour-correction", "0"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let tiles = run.stderr.split(separator: "\n").filter { $0.contains("\"phase\":\"upscaling\"") }.count
+        #expect(tiles >= 9, "expected several tiles, got \(tiles)")
+
+        let (model, _) = try ModelFile.load(from: modelURL)
+        let whole = try wholeImageOutput(model, input, margin: 16)
+        let reference = Image(width: 600, height: 440, channels: 3, planes: whole).quantized(bitDepth: 16)
+        let tiled = try readImage(at: out)
+        #expect(tiled.bitDepth == 16 && tiled.width == 600 && tiled.height == 440)
+        #expect(psnr(tiled.planes, reference.planes) > 50)
+    }
+
     /// A model whose SR tail has zero weights and bias outputs exactly its bilinear skip, whatever the
     /// rest of the network does: with it, colour handling can be checked exactly (a random network
     /// shifts colours by design). Tiles are small so that blending is exercised too.

@@ -1,10 +1,11 @@
 import Foundation
 import Imaging
+import TestPhotos
 import Testing
 @testable import savl
 
 /// What the default model's output keeps of its input: flat colours (edges included), gray, and the
-/// local mean colours that `ColourCorrection` puts back.
+/// local mean colours that the colour correction puts back.
 @Suite struct UpscaleFidelityTests {
     /// Upscales each image with the default model and returns the outputs, in order.
     func upscaled(_ images: [Image], extra: [String] = []) throws -> [Image] {
@@ -58,23 +59,5 @@ import Testing
         #expect(abs(mean(off) - 240) > 2, "the network alone shifts flat (240, 240, 240) by several levels; mean \(mean(off))")
         let refused = try savl(["upscale", "x.png", "-o", "y.png", "--colour-correction", "-1"])
         #expect(refused.status != 0 && refused.stderr.contains("--colour-correction must be 0 (off)"), "\(refused.stderr)")
-    }
-
-    /// The correction itself: a colour cast and a bias near the edges added to a faithful upscale are
-    /// taken out; detail finer than sigma is left alone; sigma 0 changes nothing.
-    @Test func correctionRemovesACastAndKeepsDetail() throws {
-        let lr = photo(width: 24, height: 20, channels: 3, seed: 5)
-        let faithful = resize(lr, width: 96, height: 80, method: .matlabBicubic)
-        var cast = faithful
-        for c in 0..<3 {
-            for i in 0..<faithful.pixelCount { cast.planes[c * faithful.pixelCount + i] += [0.04, -0.02, 0.03][c] }
-        }
-        var corrected = cast
-        ColourCorrection(sigma: 2).apply(to: &corrected, channels: 0..<3, input: lr)
-        #expect(psnr(cast.planes, faithful.planes) < 32)
-        #expect(psnr(corrected.planes, faithful.planes) > 45, "\(psnr(corrected.planes, faithful.planes)) dB")
-        var untouched = cast
-        ColourCorrection(sigma: 0).apply(to: &untouched, channels: 0..<3, input: lr)
-        #expect(untouched.planes == cast.planes)
     }
 }

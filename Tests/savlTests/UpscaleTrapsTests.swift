@@ -1,6 +1,8 @@
 import FileSupport
 import Foundation
 import Imaging
+import Restoration
+import TestPhotos
 import Testing
 @testable import savl
 

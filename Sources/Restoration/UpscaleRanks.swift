@@ -1,4 +1,3 @@
-import Collectives
 import Foundation
 
 /// How `savl upscale` shares a batch among the ranks of an MPI job (`mpirun -np N savl upscale DIR -o OUT`).
@@ -9,9 +8,9 @@ import Foundation
 /// scheduling, within 4/3 of the best possible deal when the estimates are right). Each rank writes its
 /// own outputs and reports its own failures; rank 0 prints the totals, and every rank exits with status
 /// 1 when a file failed on any rank.
-enum UpscaleRanks {
+public enum UpscaleRanks {
     /// The indices of `jobs` that `rank` of `ranks` upscales, in the order it does them.
-    static func share(of jobs: [UpscaleJob], rank: Int, ranks: Int) -> [Int] {
+    public static func share(of jobs: [UpscaleJob], rank: Int, ranks: Int) -> [Int] {
         guard ranks > 1 else { return Array(jobs.indices) }
         return deal(costs: jobs.map { cost(of: $0.input) }, ranks: ranks)[rank]
     }

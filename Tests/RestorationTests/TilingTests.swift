@@ -4,32 +4,13 @@ import Layers
 import SAVL
 import SeededRandom
 import Tensors
+import TestPhotos
 import Testing
-@testable import savl
+@testable import Restoration
 
-/// The tiling of `savl upscale`: plans, blending weights, receptive radius and streaming resampling, with tiny models.
-@Suite struct UpscaleTilingTests {
-    @Test func tiledOutputMatchesTheWholeImageModel() throws {
-        let dir = try temporaryDirectory("upscale-tiles")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let modelURL = try makeModelFile(in: dir)
-        let input = photo(width: 150, height: 110, channels: 3, seed: 1)
-        try writeImage(input, to: dir.appendingPathComponent("in.png"))
-        let out = dir.appendingPathComponent("out.png")
-        let run = try savl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
-                               "--tile", "64", "--bit-depth", "16", "--progress", "json", "--colour-correction", "0"])
-        #expect(run.status == 0, "stderr: \(run.stderr)")
-        let tiles = run.stderr.split(separator: "\n").filter { $0.contains("\"phase\":\"upscaling\"") }.count
-        #expect(tiles >= 9, "expected several tiles, got \(tiles)")
-
-        let (model, _) = try ModelFile.load(from: modelURL)
-        let whole = try wholeImageOutput(model, input, margin: TiledSuperResolver.defaultEdgeMargin)
-        let reference = Image(width: 600, height: 440, channels: 3, planes: whole).quantized(bitDepth: 16)
-        let tiled = try readImage(at: out)
-        #expect(tiled.bitDepth == 16 && tiled.width == 600 && tiled.height == 440)
-        #expect(psnr(tiled.planes, reference.planes) > 50)
-    }
-
+/// Tiled inference: plans, blending weights, receptive radius, the whole pipeline against the whole-image
+/// model, and streaming resampling, with tiny models.
+@Suite struct TilingTests {
     @Test func tileWeightsSumToOneAndExactPlansKeepTheRadius() {
         for (length, tile, overlap, radius) in [(300, 64, 44, 14), (97, 40, 8, 14), (1000, 200, 60, 22), (50, 64, 20, 5)] {
             let axis = TileAxis(length: length, tile: tile, overlap: overlap, radius: radius)
@@ -74,16 +55,17 @@ import Testing
                 }
             }
         }
-        let radius = TiledSuperResolver.receptiveRadius(config)
+        let radius = config.receptiveRadius
         #expect(reach <= radius && reach >= radius - 1, "changes reach \(reach) LR pixels; computed radius \(radius)")
     }
 
-    /// `global` codes are pooled over the whole image and attention tiles sit on the window grid:
-    /// both still match the whole-image model.
-    @Test(arguments: ["global", "attention"])
-    func tilingMatchesForGlobalCodesAndAttention(variant: String) throws {
+    /// The pipeline's blended tiles match the whole-image model; also for `global` codes, pooled over the
+    /// whole image, and attention, whose tiles sit on the window grid.
+    @Test(arguments: ["variational", "global", "attention"])
+    func tilingMatchesTheWholeImageModel(variant: String) throws {
         var config = try SAVLConfig.preset("tiny")
-        if variant == "global" { config.code = .global } else { config.blockKind = .attention }
+        if variant == "global" { config.code = .global }
+        if variant == "attention" { config.blockKind = .attention }
         var rng = SeededGenerator(seed: 8)
         let model = SAVLModel(config, rng: &rng)
         model.eval()
@@ -118,6 +100,4 @@ import Testing
             #expect(error < 1e-5, "\(w)x\(h): max difference \(error)")
         }
     }
-
-    // MARK: - Colour, alpha, gray, depth, orientation
 }

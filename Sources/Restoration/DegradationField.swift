@@ -9,23 +9,29 @@ import Tensors
 /// The encoder runs in tiles overlapping by more than its receptive field, each tile accounting for the
 /// pixels it owns, so the maps equal those of the whole image; two passes (statistics, then projection)
 /// keep memory at four planes of the input's size.
-struct DegradationField {
-    let width: Int, height: Int
-    let config: SAVLConfig
+public struct DegradationField {
+    /// The image's size.
+    public let width: Int, height: Int
+    /// The model's configuration.
+    public let config: SAVLConfig
     /// Per code channel: mean, minimum and maximum of mu over the image.
-    private(set) var codeMean: [Double], codeMin: [Float], codeMax: [Float]
+    public private(set) var codeMean: [Double], codeMin: [Float], codeMax: [Float]
     /// Principal axes of mu, by decreasing variance.
-    private(set) var axes: [(value: Double, vector: [Double])] = []
+    public private(set) var axes: [(value: Double, vector: [Double])] = []
     /// mu projected on the first three axes, three planes.
-    private(set) var projections: [Float]
-    private(set) var projectionRanges: [ClosedRange<Float>] = []
+    public private(set) var projections: [Float]
+    /// The range of each projection.
+    public private(set) var projectionRanges: [ClosedRange<Float>] = []
     /// The posterior variance averaged over code channels, or nil when the code has no variance map.
-    private(set) var variance: [Float]?
-    private(set) var varianceRange: ClosedRange<Float> = 0...0
-    private(set) var varianceMean: Double = 0
+    public private(set) var variance: [Float]?
+    /// The range and mean of `variance`.
+    public private(set) var varianceRange: ClosedRange<Float> = 0...0
+    /// The mean of `variance` over the image.
+    public private(set) var varianceMean: Double = 0
 
-    init(model: SAVLModel, image: Image, memoryBudget: Int) throws {
-        guard let encoder = model.encoder else { throw SAVLError("the model has no degradation encoder") }
+    /// The field of a 3-channel image; the encoder runs in tiles that fit `memoryBudget` bytes.
+    public init(model: SAVLModel, image: Image, memoryBudget: Int) throws {
+        guard model.encoder != nil else { throw SAVLError("the model has no degradation encoder") }
         config = model.config
         width = image.width
         height = image.height
@@ -47,6 +53,8 @@ struct DegradationField {
             return
         }
 
+        // The encoder sees the photo as it is, its convolutions' zero padding included: no mirrored margin.
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: d), edgeMargin: 0)
         let plan = Self.plan(config, image, memoryBudget)
         let hasVariance = config.code == .variational
         // Covariance from at most about a million pixels (every step-th row and column).
@@ -55,21 +63,20 @@ struct DegradationField {
         var sampled = 0
         var varianceSum = 0.0
         var low = Float.infinity, high = -Float.infinity
-        try Self.forEachTile(encoder, image, plan) { mu, variance, y, x, at in
-            let v = variance.map { $0[at] } ?? 0
+        var code = [Double](repeating: 0, count: d)
+        try Self.forEachOwnedPixel(resolver, image, plan) { encoded, y, x, at in
+            let v = encoded.varianceLevel(at: at) ?? 0
             varianceSum += Double(v)
             low = min(low, v)
             high = max(high, v)
-            let sample = y % step == 0 && x % step == 0
-            var code = [Double](repeating: 0, count: d)
             for c in 0..<d {
-                let value = mu(c, at)
+                let value = encoded.mu(c, at: at)
                 codeMin[c] = min(codeMin[c], value)
                 codeMax[c] = max(codeMax[c], value)
                 codeMean[c] += Double(value)
                 code[c] = Double(value)
             }
-            if sample {
+            if y % step == 0 && x % step == 0 {
                 sampled += 1
                 for i in 0..<d { for j in i..<d { cross[i * d + j] += code[i] * code[j] } }
             }
@@ -91,14 +98,14 @@ struct DegradationField {
         var planes = [Float](repeating: 0, count: 3 * pixels)
         var varianceMap = hasVariance ? [Float](repeating: 0, count: pixels) : nil
         let (axes, mean) = (Array(axes.prefix(3)), codeMean)
-        try Self.forEachTile(encoder, image, plan) { mu, variance, y, x, at in
+        try Self.forEachOwnedPixel(resolver, image, plan) { encoded, y, x, at in
             let pixel = y * image.width + x
             for (k, axis) in axes.enumerated() {
                 var p = 0.0
-                for c in 0..<d { p += axis.vector[c] * (Double(mu(c, at)) - mean[c]) }
+                for c in 0..<d { p += axis.vector[c] * (Double(encoded.mu(c, at: at)) - mean[c]) }
                 planes[k * pixels + pixel] = Float(p)
             }
-            if let variance { varianceMap![pixel] = variance[at] }
+            if let v = encoded.varianceLevel(at: at) { varianceMap![pixel] = v }
         }
         projections = planes
         variance = varianceMap
@@ -109,40 +116,37 @@ struct DegradationField {
         }
     }
 
+    /// The field of a photo (gray goes through as RGB, alpha is left out) under a loaded model; refuses a
+    /// model without a degradation code.
+    public static func of(photo: Image, model loaded: UpscaleModels.Loaded, memoryBudget: Int) throws -> DegradationField {
+        guard loaded.model.config.code != .none else {
+            throw RestorationError("\(loaded.source): this model has no degradation code (code 'none'); there is nothing to inspect")
+        }
+        let colours = photo.hasAlpha ? photo.channels - 1 : photo.channels
+        let rgb = UpscalePipeline.rgb(photo, planes: colours == 1 ? [0, 0, 0] : [0, 1, 2])
+        return try DegradationField(model: loaded.model, image: rgb, memoryBudget: memoryBudget)
+    }
+
     /// Tiles for the encoder alone: its working memory is a few planes of its features, and an overlap
     /// of its receptive field plus two makes every owned pixel exact.
     private static func plan(_ config: SAVLConfig, _ image: Image, _ memoryBudget: Int) -> TilePlan {
-        let bytesPerPixel = 4 * (4 * config.encoderFeatures + 3 * config.latentDim + 8)
         let radius = config.encoderReceptiveField / 2
-        let side = max(4 * radius + 16, Int(Double(memoryBudget / bytesPerPixel).squareRoot()) / 8 * 8)
+        let side = max(4 * radius + 16, Int(Double(memoryBudget / config.encoderBytesPerPixel).squareRoot()) / 8 * 8)
         return TilePlan(width: image.width, height: image.height, tile: side, overlap: 2 * radius + 2, radius: radius)
     }
 
-    /// Runs the encoder on every tile and calls `body(mu, variance, y, x, index)` for each pixel the tile
-    /// owns: `mu(c, index)` is code channel c, `variance?[index]` the channel-averaged variance.
-    private static func forEachTile(_ encoder: DegradationEncoder, _ image: Image, _ plan: TilePlan,
-                                    _ body: ((Int, Int) -> Float, [Float]?, Int, Int, Int) -> Void) throws {
-        try GradMode.withoutGrad {
-            for (rows, ownedRows) in zip(plan.rows.extents, plan.rows.owned) {
-                for (columns, ownedColumns) in zip(plan.columns.extents, plan.columns.owned) {
-                    let crop = image.cropped(x: columns.lowerBound, y: rows.lowerBound, width: columns.count, height: rows.count)
-                    let posterior = try encoder(Tensor(shape: [1, 3, rows.count, columns.count], values: crop.planes))
-                    let mu = posterior.mean.values
-                    let variance = try posterior.logVariance.map { try exp($0).mean(axes: [1], keepDims: false).values }
-                    let plane = rows.count * columns.count
-                    let code = { (c: Int, at: Int) in mu[c * plane + at] }
-                    for y in ownedRows {
-                        for x in ownedColumns {
-                            body(code, variance, y, x, (y - rows.lowerBound) * columns.count + x - columns.lowerBound)
-                        }
-                    }
-                }
+    /// Calls `body(tile, y, x, index)` for every pixel (y, x) of the image, with the encoded tile that owns it.
+    private static func forEachOwnedPixel(_ resolver: TiledSuperResolver, _ image: Image, _ plan: TilePlan,
+                                          _ body: (TiledSuperResolver.EncodedTile, Int, Int, Int) -> Void) throws {
+        try resolver.forEachEncodedTile(of: image, plan: plan) { encoded in
+            for y in encoded.tile.ownedRows {
+                for x in encoded.tile.ownedColumns { body(encoded, y, x, encoded.index(y: y, x: x)) }
             }
         }
     }
 
     /// The code picture: the three projections stretched to [0, 1] as RGB (0.5 where an axis is flat or missing).
-    func codePicture() -> Image {
+    public func codePicture() -> Image {
         let pixels = width * height
         var planes = [Float](repeating: 0.5, count: 3 * pixels)
         for k in 0..<3 where k < projectionRanges.count {
@@ -154,8 +158,18 @@ struct DegradationField {
         return Image(width: width, height: height, channels: 3, planes: planes)
     }
 
+    /// The severity picture: the variance map as a heatmap with a colour bar; nil when the code has no variance.
+    public func severityPicture() -> Image? {
+        variance.map { InspectRendering.heatmap($0, width: width, height: height, low: varianceRange.lowerBound, high: varianceRange.upperBound) }
+    }
+
+    /// The input, the code picture and the severity picture (when there is one) side by side.
+    public func sheet(input: Image) -> Image {
+        InspectRendering.sheet([input, codePicture()] + (severityPicture().map { [$0] } ?? []))
+    }
+
     /// The JSON report: sizes, the model, value ranges and the principal axes.
-    func report(image: String, model: String, files: [String: String]) -> [UInt8] {
+    public func report(image: String, model: String, files: [String: String]) -> [UInt8] {
         let total = axes.map(\.value).reduce(0, +)
         var fields: [String: Any] = [
             "image": image, "width": width, "height": height, "model": model,

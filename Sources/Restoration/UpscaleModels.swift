@@ -10,12 +10,12 @@ import CSAVLModels
 /// Embedded models are safetensors files assembled into the binary (`.incbin` in the `CSAVLModels`
 /// target), so an installed `savl` finds them without any path configuration. A build without that
 /// target has none, and `--model` must then be a path.
-enum UpscaleModels {
+public enum UpscaleModels {
     /// The name of the model used when `--model` is not given.
-    static let defaultName = "default"
+    public static let defaultName = "default"
 
     /// Names and bytes of the models in this binary.
-    static var embedded: [(name: String, bytes: UnsafeRawBufferPointer)] {
+    public static var embedded: [(name: String, bytes: UnsafeRawBufferPointer)] {
         #if canImport(CSAVLModels)
         return (0..<savl_embedded_model_count()).map { i in
             let model = savl_embedded_model_at(i)
@@ -27,15 +27,20 @@ enum UpscaleModels {
     }
 
     /// A loaded model, what it is called and its metadata.
-    struct Loaded {
-        var model: SAVLModel
-        var metadata: [String: String]
+    public struct Loaded {
+        /// The model.
+        public var model: SAVLModel
+        /// The file's metadata (`clean_code`, provenance).
+        public var metadata: [String: String]
         /// The path, or `embedded model NAME`.
-        var source: String
+        public var source: String
+
+        /// What to call it in reports: `small x4 (embedded model default)`.
+        public var summary: String { "\(model.config.preset) x\(model.config.scale) (\(source))" }
 
         /// The code of a clean image: the `clean_code` metadata (comma-separated floats, d of them),
         /// or the prior mean, zero, when the file has none.
-        func cleanCode() throws -> [Float] {
+        public func cleanCode() throws -> [Float] {
             let d = model.config.latentDim
             guard let text = metadata["clean_code"] else { return [Float](repeating: 0, count: d) }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
@@ -48,7 +53,7 @@ enum UpscaleModels {
     }
 
     /// Loads `--model`: a path to a savl model file, or the name of an embedded model (nil: the default).
-    static func load(_ spec: String?) throws -> Loaded {
+    public static func load(_ spec: String?) throws -> Loaded {
         let name = spec ?? defaultName
         let looksLikePath = spec.map { $0.contains("/") || $0.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: $0) } ?? false
         if !looksLikePath, let entry = embedded.first(where: { $0.name == name }) {

@@ -11,19 +11,21 @@ import Tensors
 /// on its own (the image-wide mean and spread of the posterior variance, which the severity map is
 /// normalised by; or the pooled code of a `global`-code model); the second runs encoder and SR network
 /// tile by tile with those statistics.
-final class TiledSuperResolver {
-    let model: SAVLModel
+public final class TiledSuperResolver {
+    /// The model.
+    public let model: SAVLModel
     /// The strength S: the code used is r_clean + S (mu - r_clean).
-    let strength: Float
+    public let strength: Float
     /// r_clean, the code of a clean image (length d).
-    let cleanCode: [Float]
+    public let cleanCode: [Float]
 
     /// LR pixels mirrored in beyond the image's edges around every tile that touches them, rounded up to
     /// the window grid. The network's convolutions pad with zeros, which it otherwise reads as a dark frame:
     /// a band along the edges came out off by up to 20 levels on flat colours.
-    let edgeMargin: Int
+    public let edgeMargin: Int
 
-    init(model: SAVLModel, strength: Float, cleanCode: [Float], edgeMargin: Int? = nil) {
+    /// A resolver for `model`; `edgeMargin` nil is `defaultEdgeMargin`.
+    public init(model: SAVLModel, strength: Float, cleanCode: [Float], edgeMargin: Int? = nil) {
         precondition(cleanCode.count == model.config.latentDim, "clean code has \(cleanCode.count) values, not \(model.config.latentDim)")
         self.model = model
         self.strength = strength
@@ -33,57 +35,38 @@ final class TiledSuperResolver {
     }
 
     /// The default `edgeMargin`: 16 LR pixels.
-    static let defaultEdgeMargin = 16
+    public static let defaultEdgeMargin = 16
 
-    var config: SAVLConfig { model.config }
-    var scale: Int { config.scale }
-    var radius: Int { Self.receptiveRadius(config) }
+    /// The model's configuration.
+    public var config: SAVLConfig { model.config }
+    /// The network's native scale factor.
+    public var scale: Int { config.scale }
+    /// The network's receptive radius in LR pixels.
+    public var radius: Int { config.receptiveRadius }
     /// Attention blocks partition the image into windows: tiles start on the window grid.
-    var alignment: Int { config.blockKind == .attention ? config.windowSize : 1 }
-
-    /// How far (in LR pixels) an output pixel's value can depend on input pixels. The SR network's head
-    /// conv and the encoder both read the input, and every block reads both, so the wider of the two
-    /// starts the path; then 3x3 convs add one each (the spatial gate of a guided conv block one more,
-    /// an attention block a window less one), and convs after upsampling a fraction.
-    static func receptiveRadius(_ c: SAVLConfig) -> Int {
-        let input = max(1, c.code == .none ? 0 : c.encoderReceptiveField / 2)
-        let perBlock = c.blockKind == .conv ? 2 + (c.code == .none ? 0 : 1) : c.windowSize - 1
-        let body = c.groups * (c.blocksPerGroup * perBlock + 1) + 1 + (c.features > 64 ? 1 : 0)
-        let progressive = (c.scale == 4 ? 1 + 0.5 : 1) + 1 / Double(c.scale)
-        let upsampler = c.upsampler == .direct ? 1 : Int(progressive.rounded(.up))
-        return input + body + upsampler
-    }
+    public var alignment: Int { config.blockKind == .attention ? config.windowSize : 1 }
 
     /// The default tile overlap: twice the radius plus a 16-pixel feather (exact blending) when that is
     /// at most 32 LR pixels, else 32. An output pixel's dependence on distant inputs decays fast: for
     /// the `small` preset (radius 38) an overlap of 32 gives tiled outputs within 7e-5 of the whole-image
     /// output (PSNR 114 dB), 16 within 3e-2 (61 dB); exactness would cost 2.5 times the compute.
-    static func defaultOverlap(_ c: SAVLConfig) -> Int {
-        min(2 * receptiveRadius(c) + 16, 32)
-    }
-
-    /// Working memory of the network per LR pixel of a tile, in bytes. With a progressive upsampler the
-    /// widest activations are those of the last upsampling conv and its pixel shuffle, with their layout
-    /// reorders: for a `small`-sized network at x4 this gives 14.5 KB, against a measured growth of peak
-    /// RSS with tile area of 12.9 KB. With a direct upsampler the body's activations are the peak: 1.6 KB
-    /// for `small` at x4, measured 1.5 KB (tiles of 128 and 384 px on a 1000x1000 photo).
-    static func bytesPerTilePixel(_ c: SAVLConfig) -> Int {
-        let u = min(c.features, 64), s2 = c.scale * c.scale
-        if c.upsampler == .direct {
-            return 4 * (4 * c.features + 3 * c.encoderFeatures + 2 * c.latentDim + 2 * 3 * s2)
-        }
-        let upsampler = 3 * u * s2 + 2 * u * s2 / 4 * (c.scale == 4 ? 1 : 0) + 4 * 3 * s2
-        let body = 10 * c.features + 6 * c.encoderFeatures + 4 * c.latentDim
-        let attention = c.blockKind == .attention ? c.heads * c.windowSize * c.windowSize * 2 + 6 * c.mlpRatio * c.features : 0
-        return 4 * (upsampler + body + attention)
+    public static func defaultOverlap(_ c: SAVLConfig) -> Int {
+        min(2 * c.receptiveRadius + 16, 32)
     }
 
     /// Statistics of the encoder over a whole image.
-    struct Statistics {
+    public struct Statistics {
         /// Mean and standard deviation of the per-pixel posterior variance averaged over code channels.
-        var varianceMean: Float = 0, varianceStd: Float = 1
+        public var varianceMean: Float = 0, varianceStd: Float = 1
         /// The pooled posterior mean of a `global`-code model, (1, d, 1, 1).
-        var globalMean: Tensor?
+        public var globalMean: Tensor?
+
+        /// Statistics with the given values.
+        public init(varianceMean: Float = 0, varianceStd: Float = 1, globalMean: Tensor? = nil) {
+            self.varianceMean = varianceMean
+            self.varianceStd = varianceStd
+            self.globalMean = globalMean
+        }
     }
 
     /// The input (1, 3, h, w) of a tile of a 3-channel image: the tile, with `edgeMargin` mirrored pixels
@@ -101,35 +84,70 @@ final class TiledSuperResolver {
         return (ph + pw == 0 ? x : try x.padded2d(top: 0, bottom: ph, left: 0, right: pw), top, left)
     }
 
+    /// The encoder's per-pixel posterior on one tile (a `global` code before pooling), read at the pixels
+    /// the tile owns, in image coordinates.
+    public struct EncodedTile {
+        /// The tile.
+        public let tile: Tile
+        private let mean: [Float], level: [Float]?
+        private let width: Int, plane: Int, top: Int, left: Int
+
+        fileprivate init(tile: Tile, posterior: Posterior, top: Int, left: Int) throws {
+            self.tile = tile
+            mean = posterior.mean.values
+            level = try posterior.varianceLevel()?.values
+            (width, plane) = (posterior.mean.shape[3], posterior.mean.shape[2] * posterior.mean.shape[3])
+            (self.top, self.left) = (top, left)
+        }
+
+        /// Where image pixel (y, x), owned by the tile, lies in its planes.
+        public func index(y: Int, x: Int) -> Int {
+            (y - tile.rows.lowerBound + top) * width + x - tile.columns.lowerBound + left
+        }
+
+        /// Code channel c of mu at `index`.
+        public func mu(_ c: Int, at index: Int) -> Float { mean[c * plane + index] }
+
+        /// The posterior variance averaged over code channels at `index`; nil for a deterministic code.
+        public func varianceLevel(at index: Int) -> Float? { level?[index] }
+
+        /// Whether the code has a variance.
+        public var hasVariance: Bool { level != nil }
+    }
+
+    /// Runs the encoder over every tile of `plan`, in order, and hands each tile's posterior to `body`:
+    /// the one tile loop of the encoder, which the image-wide statistics and the degradation field share.
+    /// `progress(done, total)` is called after each tile.
+    public func forEachEncodedTile(of image: Image, plan: TilePlan, progress: (Int, Int) -> Void = { _, _ in },
+                                   _ body: (EncodedTile) throws -> Void) throws {
+        guard let encoder = model.encoder else { throw SAVLError("the model has no degradation encoder") }
+        try GradMode.withoutGrad {
+            for (k, tile) in plan.tiles.enumerated() {
+                let (x, top, left) = try tensor(image, tile.rows, tile.columns)
+                try body(EncodedTile(tile: tile, posterior: encoder.perPixel(x), top: top, left: left))
+                progress(k + 1, plan.count)
+            }
+        }
+    }
+
     /// Pass 1: the encoder's image-wide statistics. `progress(done, total)` is called after each tile.
-    func statistics(of image: Image, plan: TilePlan, progress: (Int, Int) -> Void = { _, _ in }) throws -> Statistics {
-        guard let encoder = model.encoder, config.code == .variational || config.code == .global else { return Statistics() }
+    public func statistics(of image: Image, plan: TilePlan, progress: (Int, Int) -> Void = { _, _ in }) throws -> Statistics {
+        guard model.encoder != nil, config.code == .variational || config.code == .global else { return Statistics() }
         let global = config.code == .global
         let d = config.latentDim
         var sums = [Double](repeating: 0, count: global ? d : 2)
-        var done = 0
-        try GradMode.withoutGrad {
-            for (rows, ownedRows) in zip(plan.rows.extents, plan.rows.owned) {
-                for (columns, ownedColumns) in zip(plan.columns.extents, plan.columns.owned) {
-                    let (x, top, left) = try tensor(image, rows, columns)
-                    let (h, w) = (x.shape[2], x.shape[3])
-                    let values: [Float]
+        try forEachEncodedTile(of: image, plan: plan, progress: progress) { encoded in
+            let tile = encoded.tile
+            for y in tile.ownedRows {
+                for x in tile.ownedColumns {
+                    let at = encoded.index(y: y, x: x)
                     if global {
-                        values = try encoderFeatures(encoder, x).values  // (1, 2d, h, w): mu, then log sigma^2
+                        for c in 0..<d { sums[c] += Double(encoded.mu(c, at: at)) }
                     } else {
-                        values = try exp(encoder(x).logVariance!).mean(axes: [1], keepDims: true).values
+                        let v = Double(encoded.varianceLevel(at: at)!)
+                        sums[0] += v
+                        sums[1] += v * v
                     }
-                    for c in 0..<(global ? d : 1) {
-                        for y in ownedRows {
-                            let base = (c * h + y - rows.lowerBound + top) * w - columns.lowerBound + left
-                            for column in ownedColumns {
-                                let v = Double(values[base + column])
-                                if global { sums[c] += v } else { sums[0] += v; sums[1] += v * v }
-                            }
-                        }
-                    }
-                    done += 1
-                    progress(done, plan.count)
                 }
             }
         }
@@ -139,18 +157,11 @@ final class TiledSuperResolver {
             return Statistics(globalMean: Tensor(shape: [1, d, 1, 1], values: sums[0..<d].map { Float($0 / n) }))
         }
         let mean = sums[0] / n
-        return Statistics(varianceMean: Float(mean), varianceStd: Float((max(0, sums[1] / n - mean * mean) + 1e-6).squareRoot()))
-    }
-
-    /// The encoder's output before pooling (what a `global`-code encoder averages over pixels).
-    private func encoderFeatures(_ encoder: DegradationEncoder, _ x: Tensor) throws -> Tensor {
-        var h = try leakyRelu(encoder.head(x), slope: 0.1)
-        for block in encoder.body { h = try block(h) }
-        return try encoder.out(h)
+        return Statistics(varianceMean: Float(mean), varianceStd: severityStd(mean: mean, meanSquare: sums[1] / n))
     }
 
     /// Pass 2 for one tile: the SR output (1, 3, h s, w s) of the tile at `rows` x `columns`.
-    func superResolve(_ image: Image, rows: Range<Int>, columns: Range<Int>, statistics: Statistics) throws -> Tensor {
+    public func superResolve(_ image: Image, rows: Range<Int>, columns: Range<Int>, statistics: Statistics) throws -> Tensor {
         try GradMode.withoutGrad {
             let (x, top, left) = try tensor(image, rows, columns)
             var guidance = Guidance(mean: nil, severity: nil)
@@ -162,9 +173,8 @@ final class TiledSuperResolver {
                 } else {
                     let posterior = try encoder(x)
                     guidance.mean = try strengthened(posterior.mean)
-                    if let logVariance = posterior.logVariance {
-                        let variance = try exp(logVariance).mean(axes: [1], keepDims: true)
-                        guidance.severity = try (variance - statistics.varianceMean) * (-1 / statistics.varianceStd)
+                    if let level = try posterior.varianceLevel() {
+                        guidance.severity = try severityMap(level: level, imageMean: statistics.varianceMean, imageStd: statistics.varianceStd)
                     } else {
                         guidance.severity = Tensor.zeros([1, 1, h, w])
                     }

@@ -3,7 +3,7 @@ import Imaging
 
 /// Drawing for `savl inspect`: a perceptual colour map, a colour bar with tick labels,
 /// side-by-side sheets, and the principal axes of a covariance matrix.
-enum InspectRendering {
+public enum InspectRendering {
     /// Viridis at nine evenly spaced points (perceptually uniform, readable in gray and by most colour-blind viewers).
     private static let viridis: [(Float, Float, Float)] = [
         (68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
@@ -11,7 +11,7 @@ enum InspectRendering {
     ]
 
     /// The colour of `t` in [0, 1] (clamped), as RGB in [0, 1].
-    static func colour(_ t: Float) -> (Float, Float, Float) {
+    public static func colour(_ t: Float) -> (Float, Float, Float) {
         let x = min(1, max(0, t.isFinite ? t : 0)) * Float(viridis.count - 1)
         let i = min(Int(x), viridis.count - 2), f = x - Float(i)
         let (a, b) = (viridis[i], viridis[i + 1])
@@ -25,7 +25,7 @@ enum InspectRendering {
 
     /// A heatmap of `values` (width x height, row-major) over [low, high] with a colour bar on its right:
     /// the bar runs from `low` (bottom) to `high` (top) with five labelled ticks.
-    static func heatmap(_ values: [Float], width: Int, height: Int, low: Float, high: Float) -> Image {
+    public static func heatmap(_ values: [Float], width: Int, height: Int, low: Float, high: Float) -> Image {
         let scale = height >= 200 ? 2 : 1
         let labels = (0...4).map { Self.label(low + (high - low) * Float($0) / 4) }
         let labelWidth = labels.map { PixelFont.width(of: $0, size: scale) }.max() ?? 0
@@ -59,7 +59,7 @@ enum InspectRendering {
     }
 
     /// A tick label: at most four significant digits, without trailing zeros.
-    static func label(_ v: Float) -> String {
+    public static func label(_ v: Float) -> String {
         if v == 0 { return "0" }
         let magnitude = abs(v)
         if magnitude >= 1e4 || magnitude < 1e-3 { return String(format: "%.2e", v) }
@@ -72,7 +72,7 @@ enum InspectRendering {
     }
 
     /// Images side by side, top-aligned, on white with `gap` pixels between; gray becomes RGB, alpha is dropped.
-    static func sheet(_ images: [Image], gap: Int = 8) -> Image {
+    public static func sheet(_ images: [Image], gap: Int = 8) -> Image {
         let width = images.map(\.width).reduce(0, +) + gap * (images.count - 1)
         var out = Image(width: width, height: images.map(\.height).max() ?? 1, channels: 3, value: 1)
         var left = 0
@@ -93,7 +93,7 @@ enum InspectRendering {
 
     /// Eigenvalues (descending) and unit eigenvectors of a symmetric matrix, by cyclic Jacobi rotations.
     /// Each vector's sign makes its largest-magnitude entry positive, so results are reproducible.
-    static func eigen(_ matrix: [[Double]]) -> [(value: Double, vector: [Double])] {
+    public static func eigen(_ matrix: [[Double]]) -> [(value: Double, vector: [Double])] {
         let n = matrix.count
         var a = matrix
         var v = (0..<n).map { i in (0..<n).map { $0 == i ? 1.0 : 0.0 } }

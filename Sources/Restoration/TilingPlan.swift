@@ -7,21 +7,21 @@ import Foundation
 /// is wrong: the network saw padding there, not the neighbour's pixels), then ramps linearly up to one
 /// over `feather` pixels. The weights are normalised so that at every position the tiles' weights sum
 /// to exactly one: no weight buffer is needed and a flat image stays flat.
-struct TileAxis: Equatable {
+public struct TileAxis: Equatable, Sendable {
     /// Length of the axis in input pixels.
-    let length: Int
+    public let length: Int
     /// Input-pixel extent of each tile.
-    let extents: [Range<Int>]
+    public let extents: [Range<Int>]
     /// Pixels at each inner edge with weight zero.
-    let margin: Int
+    public let margin: Int
     /// Pixels over which the weight rises from zero to one.
-    let feather: Int
+    public let feather: Int
     /// For each tile, the input pixels it alone accounts for in image-wide statistics (a partition of the axis).
-    let owned: [Range<Int>]
+    public let owned: [Range<Int>]
 
     /// Plans an axis of `length` pixels in tiles of `tile` pixels (0: one tile) overlapping by `overlap`,
     /// starting at multiples of `alignment`; `radius` is the network's receptive radius.
-    init(length: Int, tile: Int, overlap: Int, radius: Int, alignment: Int = 1) {
+    public init(length: Int, tile: Int, overlap: Int, radius: Int, alignment: Int = 1) {
         precondition(length > 0 && tile >= 0 && overlap >= 0 && alignment >= 1)
         self.length = length
         if tile == 0 || length <= tile {
@@ -54,13 +54,13 @@ struct TileAxis: Equatable {
 
     /// Whether every position with a non-zero weight is at least `radius` pixels from the tile's inner edges,
     /// so that the blend of tiles equals the network's output on the whole image (up to rounding).
-    func isExact(radius: Int) -> Bool {
+    public func isExact(radius: Int) -> Bool {
         extents.count == 1 || (margin >= radius && zip(extents, extents.dropFirst()).allSatisfy { $0.upperBound - $1.lowerBound >= 2 * margin + 1 })
     }
 
     /// The normalised weights of every tile at output resolution (`scale` output pixels per input pixel):
     /// `weights[i][k]` is the weight of tile i at output position `extents[i].lowerBound * scale + k`.
-    func weights(scale: Int) -> [[Float]] {
+    public func weights(scale: Int) -> [[Float]] {
         let raw = extents.indices.map { i -> [Double] in
             let e = extents[i]
             let first = i == 0, last = i == extents.count - 1
@@ -81,17 +81,20 @@ struct TileAxis: Equatable {
 }
 
 /// The tiles of a whole image: rows by columns of `TileAxis`.
-struct TilePlan: Equatable {
-    let rows: TileAxis
-    let columns: TileAxis
+public struct TilePlan: Equatable, Sendable {
+    /// How the rows are cut.
+    public let rows: TileAxis
+    /// How the columns are cut.
+    public let columns: TileAxis
     /// Tile side asked for (0: the whole image in one tile).
-    let tile: Int
+    public let tile: Int
     /// Overlap between neighbouring tiles, in input pixels.
-    let overlap: Int
+    public let overlap: Int
     /// The network's receptive radius in input pixels.
-    let radius: Int
+    public let radius: Int
 
-    init(width: Int, height: Int, tile: Int, overlap: Int, radius: Int, alignment: Int = 1) {
+    /// Plans tiles of `tile` pixels (0: one tile) overlapping by `overlap`, starting at multiples of `alignment`.
+    public init(width: Int, height: Int, tile: Int, overlap: Int, radius: Int, alignment: Int = 1) {
         rows = TileAxis(length: height, tile: tile, overlap: overlap, radius: radius, alignment: alignment)
         columns = TileAxis(length: width, tile: tile, overlap: overlap, radius: radius, alignment: alignment)
         self.tile = tile
@@ -99,24 +102,35 @@ struct TilePlan: Equatable {
         self.radius = radius
     }
 
-    var count: Int { rows.extents.count * columns.extents.count }
+    /// The number of tiles.
+    public var count: Int { rows.extents.count * columns.extents.count }
+
+    /// The tiles, row of tiles by row of tiles, top to bottom and left to right.
+    public var tiles: [Tile] {
+        rows.extents.indices.flatMap { i in
+            columns.extents.indices.map { j in
+                Tile(row: i, column: j, rows: rows.extents[i], columns: columns.extents[j],
+                     ownedRows: rows.owned[i], ownedColumns: columns.owned[j], endsRow: j == columns.extents.count - 1)
+            }
+        }
+    }
 
     /// Whether the blended output equals the whole-image output up to rounding.
-    var isExact: Bool { rows.isExact(radius: radius) && columns.isExact(radius: radius) }
+    public var isExact: Bool { rows.isExact(radius: radius) && columns.isExact(radius: radius) }
 
     /// The largest tile, in input pixels.
-    var largestTile: (width: Int, height: Int) {
+    public var largestTile: (width: Int, height: Int) {
         (columns.extents.map(\.count).max() ?? 0, rows.extents.map(\.count).max() ?? 0)
     }
 
     /// Sum of the tiles' areas over the image's area: the compute overhead of tiling.
-    var overhead: Double {
+    public var overhead: Double {
         let area = Double(rows.length * columns.length)
         return Double(rows.extents.map(\.count).reduce(0, +) * columns.extents.map(\.count).reduce(0, +)) / area
     }
 
     /// One line about the plan, e.g. `3x2 tiles of up to 384x384, overlap 48 (exact)`.
-    var summary: String {
+    public var summary: String {
         if count == 1 { return "1 tile (\(columns.length)x\(rows.length))" }
         let largest = largestTile
         return "\(columns.extents.count)x\(rows.extents.count) tiles of up to \(largest.width)x\(largest.height), overlap \(overlap) "
@@ -124,16 +138,28 @@ struct TilePlan: Equatable {
     }
 }
 
+/// One tile of a `TilePlan`: where it lies, and the pixels it alone accounts for in image-wide statistics.
+public struct Tile: Equatable, Sendable {
+    /// Its row and column in the plan.
+    public let row: Int, column: Int
+    /// The input pixels it covers.
+    public let rows: Range<Int>, columns: Range<Int>
+    /// The input pixels it owns (the tiles' owned pixels partition the image).
+    public let ownedRows: Range<Int>, ownedColumns: Range<Int>
+    /// Whether it is the last tile of its row of tiles.
+    public let endsRow: Bool
+}
+
 /// The compute cost of small tiles. Neighbouring tiles overlap, so each tile's core is its side less the
 /// overlap: tiles of side N overlapping by O cost about (N / (N - O))² the compute of one whole-image pass
 /// (32-pixel tiles with an overlap of 32 would cost hundreds of times). Tiling is kept within `maxOverhead`.
-enum TileCost {
+public enum TileCost {
     /// The most compute tiling may add: the tiles' total area over the image's.
-    static let maxOverhead = 2.0
+    public static let maxOverhead = 2.0
 
     /// The compute factor of tiles of side `tile` overlapping by `overlap`, starts on an `alignment` grid,
     /// on a large image (on a small one the factor is at most this).
-    static func overhead(tile: Int, overlap: Int, alignment: Int = 1) -> Double {
+    public static func overhead(tile: Int, overlap: Int, alignment: Int = 1) -> Double {
         let step = tile - overlap - (alignment - 1)
         guard tile > 0 else { return 1 }
         guard step > 0 else { return .infinity }
@@ -141,7 +167,7 @@ enum TileCost {
     }
 
     /// The smallest tile side (a multiple of `alignment`) whose overlap `overlap` stays within `maxOverhead`.
-    static func smallestTile(overlap: Int, alignment: Int = 1) -> Int {
+    public static func smallestTile(overlap: Int, alignment: Int = 1) -> Int {
         var tile = max(alignment, overlap + 1)
         while overhead(tile: tile, overlap: overlap, alignment: alignment) > maxOverhead { tile += 1 }
         return (tile + alignment - 1) / alignment * alignment

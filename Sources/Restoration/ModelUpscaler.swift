@@ -2,11 +2,14 @@ import Evaluation
 import Imaging
 
 /// `savl eval --method model`: a SAVL model through the same tiled pipeline as `savl upscale`.
-struct ModelUpscaler: Upscaler, @unchecked Sendable {
-    let pipeline: UpscalePipeline
-    let name: String
+public struct ModelUpscaler: Upscaler, @unchecked Sendable {
+    /// The pipeline of `savl upscale` with automatic tiles.
+    public let pipeline: UpscalePipeline
+    /// The model, its source and the colour correction, for reports.
+    public let name: String
 
-    init(_ loaded: UpscaleModels.Loaded, strength: Float, colourCorrection: Float = ColourCorrection.defaultSigma) throws {
+    /// The pipeline of a loaded model at `strength`, with a colour correction of `colourCorrection` LR pixels (0: off).
+    public init(_ loaded: UpscaleModels.Loaded, strength: Float, colourCorrection: Float = ColourCorrection.defaultSigma) throws {
         let config = loaded.model.config
         var pipeline = try UpscalePipeline(loaded, strength: strength, memoryBudget: UpscalePipeline.defaultMemoryBudgetMB << 20)
         pipeline.colourCorrection = ColourCorrection(sigma: colourCorrection)
@@ -15,7 +18,8 @@ struct ModelUpscaler: Upscaler, @unchecked Sendable {
         name = "savl \(config.preset) x\(config.scale) (\(loaded.source), \(correction))"
     }
 
-    func upscale(_ image: Image, scale: Int) throws -> Image {
+    /// The upscaled image; refuses a scale other than the model's.
+    public func upscale(_ image: Image, scale: Int) throws -> Image {
         guard scale == pipeline.resolver.scale else {
             throw MetricError("the model upscales x\(pipeline.resolver.scale), not x\(scale); pass --scale \(pipeline.resolver.scale)")
         }

@@ -1,10 +1,9 @@
-import ArgumentParser
 import Foundation
 import Imaging
 import SAVL
 
 /// How the alpha channel is upscaled.
-enum AlphaUpscaling: String, ExpressibleByArgument, CaseIterable {
+public enum AlphaUpscaling: String, CaseIterable, Sendable {
     /// MATLAB bicubic, straight to the output size.
     case bicubic
     /// Through the network as a gray image.
@@ -12,7 +11,7 @@ enum AlphaUpscaling: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// What a pass of the pipeline is doing, for progress reports.
-enum UpscalePhase: String {
+public enum UpscalePhase: String, Sendable {
     /// Pass 1: the encoder's image-wide statistics.
     case analysing
     /// Pass 2: the SR network, tile by tile.
@@ -24,34 +23,46 @@ enum UpscalePhase: String {
 /// Upscales whole images with a `TiledSuperResolver`: colour through the network (gray replicated to RGB
 /// and averaged back), alpha by bicubic or the network, then to the exact output size. Holds one
 /// full-size float image (the output) plus a band of tile rows, whatever the input size.
-struct UpscalePipeline {
-    let resolver: TiledSuperResolver
+public struct UpscalePipeline {
+    /// The tiled network.
+    public let resolver: TiledSuperResolver
     /// Tile side in LR pixels; nil picks the largest that fits `memoryBudget`; 0 is one tile.
-    let tile: Int?
+    public let tile: Int?
     /// Overlap of neighbouring tiles in LR pixels.
-    let overlap: Int
+    public let overlap: Int
     /// Bytes the network may use for one tile.
-    let memoryBudget: Int
+    public let memoryBudget: Int
     /// When set, an image's overlap is shrunk as far as needed for its tiles to cost at most this many
     /// times the compute of one whole-image pass (`TileCost`); nil keeps `overlap` whatever the cost.
-    var maxOverhead: Double? = nil
+    public var maxOverhead: Double?
     /// Keeps the output's local mean colours those of the input (`ColourCorrection`).
-    var colourCorrection = ColourCorrection(sigma: ColourCorrection.defaultSigma)
+    public var colourCorrection: ColourCorrection
+
+    /// A pipeline over `resolver`; see the properties.
+    public init(resolver: TiledSuperResolver, tile: Int?, overlap: Int, memoryBudget: Int, maxOverhead: Double? = nil,
+                colourCorrection: ColourCorrection = ColourCorrection(sigma: ColourCorrection.defaultSigma)) {
+        self.resolver = resolver
+        self.tile = tile
+        self.overlap = overlap
+        self.memoryBudget = memoryBudget
+        self.maxOverhead = maxOverhead
+        self.colourCorrection = colourCorrection
+    }
 
     /// The default budget for the network's working memory per tile.
-    static let defaultMemoryBudgetMB = 640
+    public static let defaultMemoryBudgetMB = 640
 
     /// The tile side `tile == nil` picks: the largest multiple of 8 (or of the attention window) whose tile,
     /// with the mirrored margins of an edge tile, fits the budget, and at least the overlap plus 32.
-    var automaticTile: Int {
+    public var automaticTile: Int {
         let a = max(8, resolver.alignment)
-        let side = Int(Double(memoryBudget / TiledSuperResolver.bytesPerTilePixel(resolver.config)).squareRoot())
+        let side = Int(Double(memoryBudget / resolver.config.bytesPerTilePixel).squareRoot())
             - 2 * resolver.edgeMargin
         return max(side / a * a, (overlap + 32 + a - 1) / a * a)
     }
 
     /// The tile plan of an LR image.
-    func plan(width: Int, height: Int) -> TilePlan {
+    public func plan(width: Int, height: Int) -> TilePlan {
         let a = resolver.alignment
         let side = tile.map { $0 == 0 ? 0 : ($0 + a - 1) / a * a } ?? automaticTile
         func plan(_ overlap: Int) -> TilePlan {
@@ -64,14 +75,14 @@ struct UpscalePipeline {
 
     /// Estimated peak memory in bytes for an image: input and output, the network's working set for the
     /// largest tile, the blending band, streaming resampling and the encoder's output buffers.
-    func memoryEstimate(width: Int, height: Int, channels: Int, outputWidth: Int, outputHeight: Int,
+    public func memoryEstimate(width: Int, height: Int, channels: Int, outputWidth: Int, outputHeight: Int,
                         outputBytesPerSample: Int) -> Int {
         let s = resolver.scale
         let plan = self.plan(width: width, height: height)
         let (tw, th) = plan.largestTile
         let a = resolver.alignment, m = 2 * resolver.edgeMargin
         let padded = ((tw + m + a - 1) / a * a) * ((th + m + a - 1) / a * a)
-        let network = padded * TiledSuperResolver.bytesPerTilePixel(resolver.config)
+        let network = padded * resolver.config.bytesPerTilePixel
         let images = 4 * width * height * (channels + 3) + 4 * outputWidth * outputHeight * channels
         let band = TileBlender.bytes(width: width * s, capacity: th * s)
         let resampling = (width * s, height * s) == (outputWidth, outputHeight) ? 0 : 4 * 3 * th * s * (width * s + 2 * outputWidth)
@@ -82,7 +93,7 @@ struct UpscalePipeline {
     }
 
     /// The upscaled image, `width` x `height`, with the input's channels, bit depth and ICC profile.
-    func run(_ input: Image, width: Int, height: Int, alpha: AlphaUpscaling,
+    public func run(_ input: Image, width: Int, height: Int, alpha: AlphaUpscaling,
              progress: (UpscalePhase, Int, Int) -> Void = { _, _, _ in }) throws -> Image {
         let colours = input.hasAlpha ? input.channels - 1 : input.channels
         let canvas = OutputCanvas(Image(width: width, height: height, channels: input.channels,
@@ -124,7 +135,7 @@ struct UpscalePipeline {
     }
 
     /// Whether an RGB(A) image's three colour planes are identical.
-    static func isGray(_ image: Image) -> Bool {
+    public static func isGray(_ image: Image) -> Bool {
         let n = image.pixelCount
         guard image.channels - (image.hasAlpha ? 1 : 0) == 3 else { return false }
         return image.planes.withUnsafeBufferPointer { p in
@@ -133,7 +144,7 @@ struct UpscalePipeline {
     }
 
     /// A 3-channel image made of the given planes of `image`.
-    static func rgb(_ image: Image, planes: [Int]) -> Image {
+    public static func rgb(_ image: Image, planes: [Int]) -> Image {
         let n = image.pixelCount
         var values: [Float] = []
         values.reserveCapacity(3 * n)
@@ -154,24 +165,35 @@ struct UpscalePipeline {
             : ResampleSink(canvas: canvas, channelOffset: offset, channels: channels, inWidth: nw, inHeight: nh)
         let blender = TileBlender(width: nw, height: nh, capacity: plan.largestTile.height * s, map: map, sink: sink)
         let rowWeights = plan.rows.weights(scale: s), columnWeights = plan.columns.weights(scale: s)
-        var done = 0
-        for (i, rows) in plan.rows.extents.enumerated() {
-            for (j, columns) in plan.columns.extents.enumerated() {
-                let out = try resolver.superResolve(source, rows: rows, columns: columns, statistics: statistics)
-                blender.add(out.values, x: columns.lowerBound * s, y: rows.lowerBound * s, tileWidth: columns.count * s,
-                            tileHeight: rows.count * s, rowWeights: rowWeights[i], columnWeights: columnWeights[j])
-                done += 1
-                progress(.upscaling, done, plan.count)
+        for (k, tile) in plan.tiles.enumerated() {
+            let (rows, columns) = (tile.rows, tile.columns)
+            let out = try resolver.superResolve(source, rows: rows, columns: columns, statistics: statistics)
+            blender.add(out.values, x: columns.lowerBound * s, y: rows.lowerBound * s, tileWidth: columns.count * s,
+                        tileHeight: rows.count * s, rowWeights: rowWeights[tile.row], columnWeights: columnWeights[tile.column])
+            progress(.upscaling, k + 1, plan.count)
+            if tile.endsRow {
+                let next = plan.rows.extents.indices.contains(tile.row + 1) ? plan.rows.extents[tile.row + 1].lowerBound * s : nh
+                blender.flush(above: next)
             }
-            let next = plan.rows.extents.indices.contains(i + 1) ? plan.rows.extents[i + 1].lowerBound * s : nh
-            blender.flush(above: next)
         }
     }
 }
 
 extension UpscalePipeline {
+    /// The pipeline of `savl upscale` (and `savl serve`) for a loaded model: tiles of `tile` LR pixels (nil: the
+    /// largest that fits `memoryBudget` bytes; 0: one tile) overlapping by `overlap` (nil: the default, shrunk
+    /// where tiles would cost more than `TileCost.maxOverhead` times the compute; an explicit overlap is kept),
+    /// and a colour correction over `colourCorrection` LR pixels (0: off).
+    public init(upscaling loaded: UpscaleModels.Loaded, strength: Float, tile: Int? = nil, overlap: Int? = nil,
+                memoryBudget: Int, colourCorrection: Float = ColourCorrection.defaultSigma) throws {
+        let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
+        self.init(resolver: resolver, tile: tile, overlap: overlap ?? TiledSuperResolver.defaultOverlap(loaded.model.config),
+                  memoryBudget: memoryBudget, maxOverhead: overlap == nil ? TileCost.maxOverhead : nil,
+                  colourCorrection: ColourCorrection(sigma: colourCorrection))
+    }
+
     /// A loaded model's pipeline with automatic tiles and the default overlap (`savl inspect`, `savl eval`).
-    init(_ loaded: UpscaleModels.Loaded, strength: Float, memoryBudget: Int) throws {
+    public init(_ loaded: UpscaleModels.Loaded, strength: Float, memoryBudget: Int) throws {
         let resolver = TiledSuperResolver(model: loaded.model, strength: strength, cleanCode: try loaded.cleanCode())
         self.init(resolver: resolver, tile: nil, overlap: TiledSuperResolver.defaultOverlap(loaded.model.config),
                   memoryBudget: memoryBudget)

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Degradations
 import Imaging
 
@@ -13,25 +12,29 @@ import Imaging
 /// into (10, 37, 202)). A small `sigma` also puts back detail the network smoothed away and, on noisy
 /// input, some of the noise it removed: 2 LR pixels was the largest gain on clean and mild photos
 /// that cost nothing on heavily degraded ones (README, "Colour fidelity").
-struct ColourCorrection {
+public struct ColourCorrection: Sendable {
     /// Gaussian sigma of the local mean, in LR pixels; 0 turns the correction off.
-    let sigma: Float
+    public let sigma: Float
+
+    /// A correction over a Gaussian of `sigma` LR pixels (0: off).
+    public init(sigma: Float) { self.sigma = sigma }
 
     /// The default `sigma`.
-    static let defaultSigma: Float = 2
+    public static let defaultSigma: Float = 2
 
-    var isOn: Bool { sigma > 0 }
+    /// Whether it changes anything.
+    public var isOn: Bool { sigma > 0 }
 
-    /// Refuses a sigma the command line cannot mean: negative, not a number, or wider than any image needs.
-    static func validate(_ sigma: Float) throws {
+    /// Refuses a sigma no one can mean: negative, not a number, or wider than any image needs.
+    public static func validate(_ sigma: Float) throws {
         guard sigma.isFinite, (0...64).contains(sigma) else {
-            throw ValidationError("--colour-correction must be 0 (off) or a sigma up to 64 input pixels, not \(sigma)")
+            throw RestorationError("--colour-correction must be 0 (off) or a sigma up to 64 input pixels, not \(sigma)")
         }
     }
 
     /// Corrects channels `channels` of `output` in place against the same channels of `input`. Works at any
     /// size ratio; holds nothing of the output's size beyond the output itself.
-    func apply(to output: inout Image, channels: Range<Int>, input: Image) {
+    public func apply(to output: inout Image, channels: Range<Int>, input: Image) {
         guard isOn else { return }
         let (w, h) = (input.width, input.height)
         let seen = resize(output, width: w, height: h, method: .area)

@@ -5,15 +5,23 @@ import Glibc
 #endif
 
 /// One image to upscale and where its result goes.
-struct UpscaleJob: Equatable {
+public struct UpscaleJob: Equatable, Sendable {
     /// The input file.
-    var input: URL
+    public var input: URL
     /// The output file.
-    var output: URL
+    public var output: URL
     /// The output format.
-    var format: ImageFormat
+    public var format: ImageFormat
     /// Why the job cannot run (found while planning), if it cannot.
-    var problem: String?
+    public var problem: String?
+
+    /// A job; `problem` says why it cannot run, if it cannot.
+    public init(input: URL, output: URL, format: ImageFormat, problem: String? = nil) {
+        self.input = input
+        self.output = output
+        self.format = format
+        self.problem = problem
+    }
 }
 
 /// Turns the command line's inputs into jobs: files as given, folders expanded to their PNG, JPEG and BMP files
@@ -21,42 +29,54 @@ struct UpscaleJob: Equatable {
 /// name, the suffix and the format. Problems that concern one input become failed jobs, so the rest of
 /// the batch still runs. A folder reached twice (a symbolic link to a folder already searched, such as a
 /// link loop) is searched once; an input given twice is done once.
-struct UpscaleJobPlanner {
-    var output: String
-    var recursive: Bool
-    var suffix: String
+public struct UpscaleJobPlanner {
+    /// `-o`: the output folder, or file.
+    public var output: String
+    /// Search subfolders too.
+    public var recursive: Bool
+    /// Added to each output name before the extension.
+    public var suffix: String
     /// The output format; nil keeps the input's (by extension; PNG when it has none savl knows).
-    var format: ImageFormat?
+    public var format: ImageFormat?
+
+    /// A planner; see the properties.
+    public init(output: String, recursive: Bool, suffix: String, format: ImageFormat?) {
+        self.output = output
+        self.recursive = recursive
+        self.suffix = suffix
+        self.format = format
+    }
 
     /// The jobs, and notes for the user about what was left out and why.
-    struct Plan {
-        var jobs: [UpscaleJob]
+    public struct Plan {
+        /// The jobs, in order.
+        public var jobs: [UpscaleJob]
         /// Files and folders left out on purpose (unsupported formats, folders already searched), one line each.
-        var notes: [String]
+        public var notes: [String]
     }
 
     /// Extensions of image formats savl does not read in folders, with the format's name.
-    static let unreadExtensions: [String: String] = [
+    public static let unreadExtensions: [String: String] = [
         "webp": "WebP", "gif": "GIF", "tif": "TIFF", "tiff": "TIFF", "heic": "HEIF", "heif": "HEIF", "avif": "AVIF", "jxl": "JPEG XL",
     ]
 
     /// Extensions that make `-o` an image file name (those savl writes and those it does not).
-    static let imageExtensions: Set<String> = Set(["png", "jpg", "jpeg", "bmp"]).union(unreadExtensions.keys)
+    public static let imageExtensions: Set<String> = Set(["png", "jpg", "jpeg", "bmp"]).union(unreadExtensions.keys)
 
     /// Whether `-o` names an image file rather than a folder: it ends in an image extension and is not an existing folder.
-    static func outputLooksLikeFile(_ output: String) -> Bool {
+    public static func outputLooksLikeFile(_ output: String) -> Bool {
         var isDirectory: ObjCBool = false
         let isFolder = FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue
         return !isFolder && imageExtensions.contains(URL(fileURLWithPath: output).pathExtension.lowercased())
     }
 
     /// Whether `-o` names one output file rather than a folder: one input file and an extension savl writes.
-    static func outputIsFile(inputs: [String], output: String) -> Bool {
+    public static func outputIsFile(inputs: [String], output: String) -> Bool {
         outputLooksLikeFile(output) && singleInputFile(inputs) && ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != nil
     }
 
     /// Whether the inputs are one existing file (not a folder).
-    static func singleInputFile(_ inputs: [String]) -> Bool {
+    public static func singleInputFile(_ inputs: [String]) -> Bool {
         var isDirectory: ObjCBool = false
         return Set(inputs.map { canonical(URL(fileURLWithPath: $0)) }).count == 1
             && FileManager.default.fileExists(atPath: inputs[0], isDirectory: &isDirectory) && !isDirectory.boolValue
@@ -64,7 +84,7 @@ struct UpscaleJobPlanner {
 
     /// Why `-o` cannot be used with these inputs, or nil: an image file name needs one input file and an
     /// extension savl writes; it never becomes a folder.
-    static func outputProblem(inputs: [String], output: String) -> String? {
+    public static func outputProblem(inputs: [String], output: String) -> String? {
         guard outputLooksLikeFile(output) else { return nil }
         let ext = URL(fileURLWithPath: output).pathExtension
         guard ImageFormat(pathExtension: ext) != nil else {
@@ -76,9 +96,11 @@ struct UpscaleJobPlanner {
         return nil
     }
 
-    func jobs(for inputs: [String]) -> [UpscaleJob] { plan(for: inputs).jobs }
+    /// The jobs of `inputs`.
+    public func jobs(for inputs: [String]) -> [UpscaleJob] { plan(for: inputs).jobs }
 
-    func plan(for inputs: [String]) -> Plan {
+    /// The jobs of `inputs`, with notes.
+    public func plan(for inputs: [String]) -> Plan {
         let root = URL(fileURLWithPath: output)
         if Self.outputIsFile(inputs: inputs, output: output) {
             let format = self.format ?? ImageFormat(pathExtension: root.pathExtension)!
@@ -210,7 +232,7 @@ struct UpscaleJobPlanner {
     }
 
     /// The path with symbolic links and `..` resolved (for the folder part when the file does not exist yet).
-    static func canonical(_ url: URL) -> String {
+    public static func canonical(_ url: URL) -> String {
         let standard = url.standardizedFileURL
         if FileManager.default.fileExists(atPath: standard.path) { return standard.resolvingSymlinksInPath().path }
         return standard.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(standard.lastPathComponent).path

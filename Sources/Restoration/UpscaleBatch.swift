@@ -2,35 +2,54 @@ import FileSupport
 import Foundation
 import Imaging
 
+/// Receives a batch's progress: per tile and per file. Errors are always reported (`failed`).
+public protocol UpscaleReporter: AnyObject {
+    /// A file is started (`index` from 0).
+    func beginFile(_ index: Int, _ name: String)
+    /// After each tile of a pass.
+    func tile(_ phase: UpscalePhase, _ done: Int, _ total: Int)
+    /// A file written (`detail` e.g. its size).
+    func written(_ output: String, detail: String)
+    /// A file not processed on purpose (e.g. its output exists).
+    func skipped(_ reason: String)
+    /// Something the user should know that is not an error.
+    func note(_ message: String)
+    /// A file that failed; `message` names it and says why.
+    func failed(_ message: String)
+    /// The end of the batch.
+    func finish(written: Int, skipped: Int, failed: Int)
+}
+
 /// Runs the jobs of `savl upscale` one file at a time; a failed file is reported and the batch goes on.
-struct UpscaleBatch {
-    let command: UpscaleCommand
-    let pipeline: UpscalePipeline
-    let jobs: [UpscaleJob]
+public struct UpscaleBatch {
+    /// The network and its tiling.
+    public let pipeline: UpscalePipeline
+    /// What is done to each image besides the network.
+    public let options: UpscaleOptions
+    /// Leave out jobs whose output exists.
+    public let skipExisting: Bool
+    /// The files.
+    public let jobs: [UpscaleJob]
 
-    /// An input that could not be upscaled: the message names the file and says why.
-    struct FileError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// What one file will become.
-    struct Target {
-        var image: Image
-        var width: Int, height: Int
-        var bitDepth: Int
+    /// A batch of `jobs`.
+    public init(pipeline: UpscalePipeline, options: UpscaleOptions, skipExisting: Bool, jobs: [UpscaleJob]) {
+        self.pipeline = pipeline
+        self.options = options
+        self.skipExisting = skipExisting
+        self.jobs = jobs
     }
 
     /// Upscales every job; true when none failed. `skippedByPlan` files left out while planning (formats savl
     /// does not read) count as skipped in the summary. `totals` turns this process's counts (written, skipped,
     /// failed) into the batch's, for the summary and the result (the sums over the ranks of an MPI job).
-    func run(_ reporter: UpscaleProgress, skippedByPlan: Int = 0, totals: ([Int]) throws -> [Int] = { $0 }) throws -> Bool {
+    public func run(_ reporter: UpscaleReporter, skippedByPlan: Int = 0, totals: ([Int]) throws -> [Int] = { $0 }) throws -> Bool {
         var written = 0, skipped = skippedByPlan, failed = 0
         removeStaleTemporaries(reporter)
         var writable: [String: String?] = [:]
         var overlapNoted = false
         for (i, job) in jobs.enumerated() {
             reporter.beginFile(i, job.input.lastPathComponent)
-            if command.skipExisting, job.problem == nil, FileManager.default.fileExists(atPath: job.output.path) {
+            if skipExisting, job.problem == nil, FileManager.default.fileExists(atPath: job.output.path) {
                 reporter.skipped("\(job.output.path) exists")
                 skipped += 1
                 continue
@@ -40,16 +59,15 @@ struct UpscaleBatch {
                     // Before any compute: an output folder that cannot be written fails the file at once.
                     let folder = job.output.deletingLastPathComponent()
                     if writable[folder.path] == nil { writable[folder.path] = Self.writeProblem(folder) }
-                    if let problem = writable[folder.path]! { throw FileError(description: "\(job.input.path): \(problem)") }
+                    if let problem = writable[folder.path]! { throw RestorationError("\(job.input.path): \(problem)") }
                 }
                 let target = try prepare(job)
                 if !overlapNoted, let note = overlapNote(pipeline.plan(width: target.image.width, height: target.image.height)) {
                     reporter.note(note)
                     overlapNoted = true
                 }
-                let result = try pipeline.run(target.image, width: target.width, height: target.height, alpha: command.alpha,
-                                              progress: reporter.tile)
-                try write(result, bitDepth: target.bitDepth, job: job)
+                let result = try pipeline.run(target, options: options, progress: reporter.tile)
+                try write(result, job: job)
                 reporter.written(job.output.path, detail: "\(target.image.width)x\(target.image.height) -> \(target.width)x\(target.height)")
                 written += 1
             } catch {
@@ -73,7 +91,7 @@ struct UpscaleBatch {
 
     /// Removes what killed runs left in the output folders: only temporaries of atomic writes
     /// (`.NAME.tmp-XXXX`) that no live process is writing.
-    private func removeStaleTemporaries(_ reporter: UpscaleProgress) {
+    private func removeStaleTemporaries(_ reporter: UpscaleReporter) {
         let folders = Set(jobs.filter { $0.problem == nil }.map { $0.output.deletingLastPathComponent().standardizedFileURL.path })
         for folder in folders.sorted() {
             let removed = AtomicFiles.removeStaleTemporaries(in: URL(fileURLWithPath: folder))
@@ -85,7 +103,7 @@ struct UpscaleBatch {
     }
 
     /// Why files cannot be written in `folder` (created if needed, then probed), or nil when they can.
-    static func writeProblem(_ folder: URL) -> String? {
+    public static func writeProblem(_ folder: URL) -> String? {
         do {
             try AtomicFiles.checkWritable(folder: folder)
             return nil
@@ -96,8 +114,9 @@ struct UpscaleBatch {
         }
     }
 
-    /// Prints each job's sizes, tile plan and memory estimate; true when every input could be read.
-    func dryRun() throws -> Bool {
+    /// Describes each job's sizes, tile plan and memory estimate to `line` (a line each, in order), and
+    /// each input that cannot be read to `error`; true when every input could be read.
+    public func dryRun(line: (String) -> Void, error: (String) -> Void) -> Bool {
         var ok = true
         for job in jobs {
             do {
@@ -111,13 +130,13 @@ struct UpscaleBatch {
                                                      outputWidth: target.width, outputHeight: target.height,
                                                      outputBytesPerSample: target.bitDepth / 8)
                 let exists = FileManager.default.fileExists(atPath: job.output.path)
-                let skip = command.skipExisting && exists ? " (exists: would be skipped)" : (exists ? " (exists: would be replaced)" : "")
-                print("\(job.input.path): \(image.width)x\(image.height) \(Self.describe(image)) -> \(target.width)x\(target.height) "
-                      + "\(target.bitDepth)-bit \(job.format == .png ? "PNG" : "JPEG") (x\(s) network\(resample)) -> \(job.output.path)\(skip)")
-                print("  tiles: \(plan.summary), compute x\(String(format: "%.2f", plan.overhead)); memory: about \(memory >> 20) MB")
-                if let note = overlapNote(plan) { print("  note: \(note)") }
-            } catch {
-                FileHandle.standardError.write(Data("error: \(Self.message(error, job))\n".utf8))
+                let skip = skipExisting && exists ? " (exists: would be skipped)" : (exists ? " (exists: would be replaced)" : "")
+                line("\(job.input.path): \(image.width)x\(image.height) \(Self.describe(image)) -> \(target.width)x\(target.height) "
+                     + "\(target.bitDepth)-bit \(job.format == .png ? "PNG" : "JPEG") (x\(s) network\(resample)) -> \(job.output.path)\(skip)")
+                line("  tiles: \(plan.summary), compute x\(String(format: "%.2f", plan.overhead)); memory: about \(memory >> 20) MB")
+                if let note = overlapNote(plan) { line("  note: \(note)") }
+            } catch let failure {
+                error(Self.message(failure, job))
                 ok = false
             }
         }
@@ -125,67 +144,35 @@ struct UpscaleBatch {
     }
 
     /// Reads the input and works out the output's size and depth; throws for anything that makes the file fail.
-    func prepare(_ job: UpscaleJob) throws -> Target {
-        if let problem = job.problem { throw FileError(description: problem) }
+    public func prepare(_ job: UpscaleJob) throws -> UpscaleTarget {
+        if let problem = job.problem { throw RestorationError(problem) }
         let image = try readImage(at: job.input)
-        let (width, height) = outputSize(image.width, image.height)
-        let limit = ImageLimits.maxPixels
-        guard width.multipliedReportingOverflow(by: height).partialValue <= limit, width <= 1_000_000, height <= 1_000_000 else {
-            throw FileError(description: "\(job.input.path): the output would be \(width)x\(height), over the limit of \(limit) pixels")
-        }
-        if job.format == .jpeg {
-            if image.hasAlpha {
-                throw FileError(description: "\(job.input.path): has an alpha channel, which JPEG cannot store; use --format png")
-            }
-            guard width <= 65_535, height <= 65_535 else {
-                throw FileError(description: "\(job.input.path): a \(width)x\(height) output is too large for JPEG (65535 per side); use --format png")
-            }
-        }
-        let depth: Int
-        switch command.bitDepth {
-        case .auto: depth = job.format == .png ? image.bitDepth : 8
-        case .eight: depth = 8
-        case .sixteen: depth = 16
-        }
-        return Target(image: image, width: width, height: height, bitDepth: depth)
+        return try options.target(for: image, format: job.format, nativeScale: pipeline.resolver.scale, name: job.input.path)
     }
 
-    /// The output size: --width/--height (one of them keeps the aspect ratio), --scale, or the native factor.
-    func outputSize(_ w: Int, _ h: Int) -> (Int, Int) {
-        func scaled(_ n: Int, _ f: Double) -> Int { max(1, Int((Double(n) * f).rounded())) }
-        switch (command.width, command.height) {
-        case let (width?, height?): return (width, height)
-        case let (width?, nil): return (width, scaled(h, Double(width) / Double(w)))
-        case let (nil, height?): return (scaled(w, Double(height) / Double(h)), height)
-        case (nil, nil):
-            let f = command.scale ?? Double(pipeline.resolver.scale)
-            return (scaled(w, f), scaled(h, f))
-        }
-    }
-
-    private func write(_ image: Image, bitDepth: Int, job: UpscaleJob) throws {
-        var image = image
-        image.bitDepth = bitDepth
+    private func write(_ image: Image, job: UpscaleJob) throws {
         let folder = job.output.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw FileError(description: "\(job.input.path): cannot create the output folder \(folder.path): \(FileErrors.reason(error, path: folder.path))")
+            throw RestorationError("\(job.input.path): cannot create the output folder \(folder.path): \(FileErrors.reason(error, path: folder.path))")
         }
-        try writeImage(image, to: job.output, format: job.format, quality: command.quality, bitDepth: job.format == .png ? bitDepth : nil)
+        try writeImage(image, to: job.output, format: job.format, quality: options.quality,
+                       bitDepth: job.format == .png ? image.bitDepth : nil)
     }
 
     /// An error as one line that names the input.
-    static func message(_ error: Error, _ job: UpscaleJob) -> String {
+    public static func message(_ error: Error, _ job: UpscaleJob) -> String {
         switch error {
-        case let e as FileError: return e.description
+        case let e as RestorationError: return e.description
         case let e as ImageError where e.file == job.input.path: return e.description
         case let e as ImageError: return "\(job.input.path): \(e)"
         default: return "\(job.input.path): \(error)"
         }
     }
 
-    static func describe(_ image: Image) -> String {
+    /// `RGB 8-bit`, `gray+alpha 16-bit`, ...
+    public static func describe(_ image: Image) -> String {
         let kind = ["gray", "gray+alpha", "RGB", "RGBA"][image.channels - 1]
         return "\(kind) \(image.bitDepth)-bit"
     }
