@@ -10,8 +10,7 @@ public struct UpscaleResult: Sendable {
     public var format: ImageFormat
     /// A file name for downloading it.
     public var fileName: String
-    /// The degradation code and severity pictures as PNG (none for a model without a code; no severity
-    /// for a code without variance).
+    /// The degradation-code picture as PNG (none for a model without a code).
     public var code: [UInt8]?
     /// The severity picture as PNG, when the code has a variance.
     public var severity: [UInt8]?
