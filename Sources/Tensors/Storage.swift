@@ -1,3 +1,4 @@
+import CDNNL
 import Foundation
 
 /// The element type of a buffer.
@@ -23,6 +24,11 @@ final class Storage: @unchecked Sendable {
     let count: Int
     let elementType: ElementType
     private let meter: StorageMeter?
+    /// A copy of these values in another layout or element type (under bf16, a convolution's input
+    /// converted for oneDNN), kept so that the backward pass reuses the forward pass's conversion.
+    /// Guarded by `Storage.copyLock`; dropped by `valuesChanged()`.
+    private var copy: (desc: dnnl_memory_desc_t, storage: Storage)?
+    private static let copyLock = NSLock()
 
     /// A buffer of `count` elements, contents undefined.
     init(count: Int, of elementType: ElementType = .f32) {
@@ -61,6 +67,27 @@ final class Storage: @unchecked Sendable {
     }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    /// These values as oneDNN memory `desc`, made by `make` the first time and kept (one copy).
+    /// Storage is written once, when it is made, except by the in-place updates, which call `valuesChanged()`.
+    func copy(as desc: dnnl_memory_desc_t, make: () throws -> Storage) rethrows -> Storage {
+        Storage.copyLock.lock()
+        let kept = copy
+        Storage.copyLock.unlock()
+        if let kept, DNNL.equal(kept.desc, desc) { return kept.storage }
+        let made = try make()
+        Storage.copyLock.lock()
+        copy = (desc, made)
+        Storage.copyLock.unlock()
+        return made
+    }
+
+    /// Forgets the kept copy: these values were updated in place.
+    func valuesChanged() {
+        Storage.copyLock.lock()
+        copy = nil
+        Storage.copyLock.unlock()
+    }
 }
 
 /// Conversions between f32 and bf16 by the rule oneDNN's reorders use (round to nearest, ties to even).

@@ -9,12 +9,30 @@ public enum Layout: Sendable, Equatable {
     /// of `Layout.blockSize`, innermost. Only used when the channel count is a multiple of the block,
     /// so there is never padding.
     case blocked
+    /// NHWC: a 4-D tensor whose channels are innermost, each pixel's channels contiguous. Under the
+    /// bf16 precision convolutions keep activations so: it is the layout oneDNN's AMX kernels read
+    /// and write, and converting it to bf16 is one pass without a transpose.
+    case channelsLast
+
+    /// Whether a tensor of `shape` can be laid out so.
+    func admits(_ shape: [Int]) -> Bool {
+        switch self {
+        case .plain: true
+        case .blocked: shape.count == 4 && shape[1] % Layout.blockSize == 0
+        case .channelsLast: shape.count == 4
+        }
+    }
+
+    /// Channels stored together at each pixel in this layout, for a tensor with `channels` (blocked
+    /// and channels-last only): the kernels that treat both alike walk pixels of this many channels.
+    func pixelBlock(channels: Int) -> Int { self == .channelsLast ? channels : Layout.blockSize }
 }
 
 /// An N-dimensional Float32 tensor that records the operations made from it for `backward()`.
 ///
 /// Tensors are immutable values behind a reference: operations return new tensors.
-/// Images are NCHW; convolution outputs may be kept in the `blocked` layout between layers,
+/// Images are NCHW; convolution outputs may be kept in the `blocked` (or, under bf16, the
+/// `channelsLast`) layout between layers,
 /// which elementwise operations accept and the others reorder from transparently.
 ///
 /// ```swift

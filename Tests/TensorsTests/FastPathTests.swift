@@ -17,21 +17,69 @@ import Testing
     }
 
     /// Large enough (over `Kernels.parallelThreshold` values) for elementwise work to go to oneDNN.
-    @Test func elementwiseOnBlockedAndPlainLayouts() throws {
+    @Test(arguments: [Layout.blocked, .channelsLast])
+    func elementwiseOnLaidOutAndPlainTensors(_ layout: Layout) throws {
         let x = randn([2, 16, 48, 48], seed: 11)
         #expect(Kernels.useDNNL(x.count))
         for (name, f) in [("relu", relu), ("gelu", gelu), ("sigmoid", sigmoid), ("tanh", tanh), ("softplus", softplus), ("exp", exp)] as [(String, (Tensor) throws -> Tensor)] {
             try checkFastMatchesReference([x], name) { try f($0[0]) }
-            try checkFastMatchesReference([x], "\(name) blocked") { try f($0[0].inLayout(.blocked)) }
+            try checkFastMatchesReference([x], "\(name) \(layout)") { try f($0[0].inLayout(layout)) }
         }
         try checkFastMatchesReference([x], "leakyRelu") { try leakyRelu($0[0], slope: 0.2) }
         let y = randn([2, 16, 48, 48], seed: 12), gate = randn([2, 16, 1, 1], seed: 13), spatial = randn([2, 1, 48, 48], seed: 30)
-        try checkFastMatchesReference([x, y], "add blocked + plain") { try $0[0].inLayout(.blocked) + $0[1] }
-        try checkFastMatchesReference([x, gate], "mul by channel gate") { try $0[0].inLayout(.blocked) * $0[1] }
+        try checkFastMatchesReference([x, y], "add \(layout) + plain") { try $0[0].inLayout(layout) + $0[1] }
+        try checkFastMatchesReference([x, y], "add plain + \(layout)") { try $0[0] + $0[1].inLayout(layout) }
+        try checkFastMatchesReference([x, gate], "mul by channel gate, \(layout)") { try $0[0].inLayout(layout) * $0[1] }
         try checkFastMatchesReference([x, gate], "div by channel gate") { try $0[0] / ($0[1] * $0[1] + 1) }
-        try checkFastMatchesReference([x, spatial], "mul by spatial gate, blocked") { try $0[0].inLayout(.blocked) * $0[1] }
-        try checkFastMatchesReference([x, spatial], "div by spatial gate, blocked") { try $0[0].inLayout(.blocked) / ($0[1] * $0[1] + 1) }
-        try checkFastMatchesReference([x], "channel mean, blocked") { try $0[0].inLayout(.blocked).mean(axes: [1], keepDims: true) }
+        try checkFastMatchesReference([x, spatial], "mul by spatial gate, \(layout)") { try $0[0].inLayout(layout) * $0[1] }
+        try checkFastMatchesReference([x, spatial], "div by spatial gate, \(layout)") { try $0[0].inLayout(layout) / ($0[1] * $0[1] + 1) }
+        try checkFastMatchesReference([x], "channel mean, \(layout)") { try $0[0].inLayout(layout).mean(axes: [1], keepDims: true) }
+        try checkFastMatchesReference([x], "pixel shuffle, \(layout)") { try pixelShuffle($0[0].inLayout(layout), 2) }
+    }
+
+    /// Every layout to every other and back keeps the values, on both paths, small (Swift loops) and
+    /// large (oneDNN reorders); channels-last takes any channel count, blocked only multiples of the block.
+    @Test func layoutsRoundTrip() throws {
+        let layouts: [Layout] = [.plain, .blocked, .channelsLast]
+        for shape in [[2, 16, 5, 3], [2, 16, 48, 48]] {
+            let x = randn(shape, seed: 21)
+            for path in [KernelPath.fast, .reference] {
+                for a in layouts {
+                    for b in layouts {
+                        let there = try Kernel.with(path) { try x.inLayout(a).inLayout(b) }
+                        #expect(there.layout == b)
+                        #expect(try Kernel.with(path) { try there.inLayout(.plain) }.values == x.values, "\(path) \(shape) \(a) -> \(b)")
+                    }
+                }
+            }
+        }
+        let odd = randn([2, 3, 4, 5], seed: 22)
+        #expect(try odd.inLayout(.channelsLast).values == odd.values)
+        #expect(throws: TensorError.self) { try odd.inLayout(.blocked) }
+        #expect(throws: TensorError.self) { try randn([3, 4], seed: 23).inLayout(.channelsLast) }
+    }
+
+    /// A convolution keeps its input's conversion (to the blocked layout, or to bf16) with the input's
+    /// storage; an in-place update of that input must drop it, or the next convolution reads old values.
+    @Test func aConvolutionSeesAnInputUpdatedInPlace() throws {
+        let x = randn([1, 16, 8, 8], seed: 24), y = randn([1, 16, 8, 8], seed: 25), w = randn([16, 16, 3, 3], seed: 26, scale: 0.1)
+        let precisions: [Precision] = Engine.supportsBF16 ? [.f32, .bf16] : [.f32]
+        for precision in precisions {
+            try Engine.with(precision: precision) {
+                let leaf = try x.detached().inLayout(.plain)
+                _ = try conv2d(leaf, weight: w, padding: 1)
+                for update in ["assign", "blend", "scale", "updateInPlace"] {
+                    switch update {
+                    case "assign": try leaf.assign(y)
+                    case "blend": try leaf.blend(toward: x, decay: 0.5)
+                    case "scale": leaf.scale(by: -2)
+                    default: try leaf.updateInPlace(with: []) { p, _ in for i in p.indices { p[i] += 1 } }
+                    }
+                    let fresh = Tensor(shape: leaf.shape, values: leaf.values)
+                    #expect(try conv2d(leaf, weight: w, padding: 1).values == conv2d(fresh, weight: w, padding: 1).values, "\(precision) after \(update)")
+                }
+            }
+        }
     }
 
     @Test func matmulSoftmaxLayerNorm() throws {

@@ -141,6 +141,17 @@ let bf16Skip: Comment = "needs AMX / avx512_core_bf16 (oneDNN bf16 convolutions)
         try check([big, w, b], reduction: 4 * 24 * 24, "conv 64->64, 4x24x24, blocked input") {
             try conv2d($0[0].inLayout(.blocked), weight: $0[1], bias: $0[2], padding: 1)
         }
+        try check([big, w, b], reduction: 4 * 24 * 24, "conv 64->64, 4x24x24, channels-last input") {
+            try conv2d($0[0].inLayout(.channelsLast), weight: $0[1], bias: $0[2], padding: 1)
+        }
+    }
+
+    /// bf16 convolutions write channels-last activations (the layout of oneDNN's AMX kernels), so
+    /// the next convolution converts without a transpose; f32 ones keep the blocked layout.
+    @Test func bf16ActivationsAreChannelsLast() throws {
+        let x = randn([2, 16, 12, 10], seed: 1), w = randn([16, 16, 3, 3], seed: 2, scale: 0.1)
+        #expect(try Engine.with(precision: .bf16) { try conv2d(x, weight: w, padding: 1) }.layout == .channelsLast)
+        #expect(try conv2d(x, weight: w, padding: 1).layout == .blocked)
     }
 
     @Test func matrixProducts() throws {

@@ -92,7 +92,7 @@ enum Kernels {
             throw TensorError.shapes(op.rawValue, [a, b], "shapes do not broadcast")
         }
         if a.shape == b.shape { return try backend.binary(op, a, reorder(b, to: a.layout)) }
-        if a.layout == .blocked && shape == a.shape && b.layout == .plain && b.rank == 4 && b.shape[1] == 1
+        if a.layout != .plain && shape == a.shape && b.layout == .plain && b.rank == 4 && b.shape[1] == 1
             && b.shape[2] == a.shape[2] && b.shape[3] == a.shape[3] {
             return blockedSpatialBinary(op, a, b)
         }
@@ -107,12 +107,14 @@ enum Kernels {
     /// The same logical tensor in another memory layout (x itself when it has that layout).
     static func reorder(_ x: Tensor, to layout: Layout) -> Tensor {
         if x.layout == layout { return x }
-        precondition(x.rank == 4 && x.shape[1] % Layout.blockSize == 0, "blocked layout needs a 4-D tensor with channels a multiple of \(Layout.blockSize), got \(x.shape)")
+        precondition(x.layout.admits(x.shape) && layout.admits(x.shape), "no \(layout) layout for shape \(x.shape) (blocked needs 4-D with channels a multiple of \(Layout.blockSize), channels-last 4-D)")
         return backend.reorder(x, to: layout)
     }
 
-    /// The layout the fast path keeps activations with `channels` in.
-    static func activationLayout(_ channels: Int) -> Layout { channels % Layout.blockSize == 0 ? .blocked : .plain }
+    /// The layout the fast path keeps activations with `channels` in, under the precision in effect.
+    static func activationLayout(_ channels: Int) -> Layout {
+        Engine.precision == .bf16 ? .channelsLast : channels % Layout.blockSize == 0 ? .blocked : .plain
+    }
 
     static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: ConvGeometry) throws -> Tensor {
         try backend.conv2d(x, w, b, g)

@@ -61,7 +61,16 @@ enum DNNL {
     /// The descriptor of a tensor's memory as it is laid out.
     static func desc(of t: Tensor) -> dnnl_memory_desc_t {
         let dims = t.shape.isEmpty ? [1] : t.shape
-        return desc(dims, t.layout == .blocked ? Layout.blockedTag : plainTag(dims.count))
+        return desc(dims, tag(of: t.layout, rank: dims.count))
+    }
+
+    /// The format tag of a layout at a rank (blocked and channels-last are 4-D).
+    static func tag(of layout: Layout, rank: Int) -> dnnl_format_tag_t {
+        switch layout {
+        case .plain: plainTag(rank)
+        case .blocked: Layout.blockedTag
+        case .channelsLast: dnnl_nhwc
+        }
     }
 
     /// Dims padded to oneDNN's fixed-size array.

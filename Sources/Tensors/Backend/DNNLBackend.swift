@@ -50,9 +50,9 @@ struct DNNLBackend: Backend {
 
     func broadcastBinary(_ op: Binary, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
         if !small(a.count) && shape == a.shape && b.layout == .plain {
-            // oneDNN's JIT binary wants both sources in one format: a blocked source with a broadcast
-            // operand that is not (N|1, C, 1, 1) goes through the plain layout (its other kernel is ~100x slower).
-            let a = a.layout == .blocked && !(b.rank == 4 && b.shape[2] == 1 && b.shape[3] == 1) ? a.plain : a
+            // oneDNN's JIT binary wants both sources in one format: a blocked or channels-last source with a
+            // broadcast operand that is not (N|1, C, 1, 1) goes through the plain layout (its other kernel is ~100x slower).
+            let a = a.layout != .plain && !(b.rank == 4 && b.shape[2] == 1 && b.shape[3] == 1) ? a.plain : a
             let out = Tensor(shape: shape, layout: a.layout, storage: Storage(count: a.storage.count))
             if (try? dnnlBinary(op, a, b, out)) != nil { return out }
         }
@@ -63,8 +63,9 @@ struct DNNLBackend: Backend {
         let rank = max(a.rank, 1)
         var mda = DNNL.desc(of: a)
         let bDims = [Int](repeating: 1, count: rank - b.rank) + b.shape
-        // A (N|1, C, 1, 1) operand has the same bytes in the plain and the blocked layout.
-        let bTag = b.layout == .blocked || (a.layout == .blocked && bDims[1] == a.shape[1]) ? Layout.blockedTag : DNNL.plainTag(max(bDims.count, 1))
+        // A (N|1, C, 1, 1) operand has the same bytes in the plain, the blocked and the channels-last layout.
+        let bTag = b.layout != .plain ? DNNL.tag(of: b.layout, rank: 4)
+            : a.layout != .plain && bDims[1] == a.shape[1] ? DNNL.tag(of: a.layout, rank: 4) : DNNL.plainTag(max(bDims.count, 1))
         var mdb = DNNL.desc(bDims.isEmpty ? [1] : bDims, bTag)
         let p = try PrimitiveCache.get("binary \(op) \(a.shape) \(a.layout) \(bDims) \(bTag.rawValue)") {
             var d = dnnl_binary_desc_t()

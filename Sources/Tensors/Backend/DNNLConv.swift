@@ -8,10 +8,12 @@ import CDNNL
 /// Otherwise (3 colour channels, an odd number of latent channels) oneDNN chooses the activation
 /// formats itself: forcing plain formats there lands on its reference kernels, 100x slower.
 ///
-/// bf16 (`Engine.precision`): the inputs of each pass (source, weights, incoming gradient) are bf16
-/// in whatever format the primitive chooses, converted by the reorder that brings them there; the
-/// outputs (destination, gradient of the source, gradients of weights and bias) are f32 as in the
-/// f32 path. A geometry oneDNN has no bf16 primitive for runs in f32.
+/// bf16 (`Engine.precision`): the inputs of each pass (source, weights, incoming gradient) are bf16,
+/// converted by the reorder that brings them there; the outputs (destination, gradient of the source,
+/// gradients of weights and bias) are f32 as in the f32 path. Activations are channels-last (NHWC)
+/// in and out: the only layout oneDNN 2.6 runs its AMX kernels on (with `nChw16c` it picks slower
+/// AVX512-BF16 ones), and from f32 NHWC the conversion to bf16 is a plain pass. A geometry oneDNN
+/// has no bf16 primitive for runs in f32.
 enum DNNLConv {
     private static func weightDims(_ g: ConvGeometry) -> ([Int], dnnl_format_tag_t) {
         g.groups == 1
@@ -30,8 +32,10 @@ enum DNNLConv {
     private static func setup(_ g: ConvGeometry, bias: Bool, src: ElementType, dst: ElementType, weights: ElementType) -> Setup {
         let (wd, _) = weightDims(g)
         let blocked = g.cin % Layout.blockSize == 0 && g.cout % Layout.blockSize == 0
+        let bf16 = src == .bf16 || dst == .bf16
         func activation(_ dims: [Int], _ type: ElementType) -> dnnl_memory_desc_t {
-            DNNL.desc(dims, blocked && type == .f32 ? Layout.blockedTag : dnnl_format_tag_any, type)
+            if bf16 { return DNNL.desc(dims, dnnl_nhwc, type) }
+            return DNNL.desc(dims, blocked ? Layout.blockedTag : dnnl_format_tag_any, type)
         }
         return Setup(
             src: activation([g.n, g.cin, g.h, g.w], src),
@@ -159,21 +163,24 @@ enum DNNLConv {
     }
 
     /// `t`'s values laid out (and typed) as `md`: its own buffer when they agree. `key` must name the
-    /// pass and argument: each pass's primitive may want its own layout.
+    /// pass and argument: each pass's primitive may want its own layout. The converted buffer is kept
+    /// with `t`'s storage, so a tensor that feeds a forward and a backward pass (the source, the incoming
+    /// gradient) is converted once when both passes want the same layout.
     private static func buffer(_ t: Tensor, as md: dnnl_memory_desc_t, _ key: String) throws -> Storage {
         let own = DNNL.desc(of: t)
         if DNNL.equal(own, md) { return t.storage }
-        let out = Storage(for: md)
-        let r = try PrimitiveCache.get("to \(key) \(t.layout)") { try Primitive(reorderFrom: own, to: md) }
-        try r.execute([(Arg.src, own, t.storage.raw), (Arg.dst, md, out.raw)])
-        return out
+        return try t.storage.copy(as: md) {
+            let out = Storage(for: md)
+            let r = try PrimitiveCache.get("to \(key) \(t.layout)") { try Primitive(reorderFrom: own, to: md) }
+            try r.execute([(Arg.src, own, t.storage.raw), (Arg.dst, md, out.raw)])
+            return out
+        }
     }
 
-    /// A tensor from an f32 buffer laid out as `md`: kept when that is the plain or the blocked layout, else reordered to plain.
+    /// A tensor from an f32 buffer laid out as `md`: kept when that is one of the tensor layouts, else reordered to plain.
     private static func tensor(_ s: Storage, md: dnnl_memory_desc_t, shape: [Int], _ key: String) throws -> Tensor {
-        if DNNL.equal(md, DNNL.desc(shape, dnnl_nchw)) { return Tensor(shape: shape, storage: s) }
-        if shape[1] % Layout.blockSize == 0, DNNL.equal(md, DNNL.desc(shape, Layout.blockedTag)) {
-            return Tensor(shape: shape, layout: .blocked, storage: s)
+        for layout in [Layout.plain, .blocked, .channelsLast] where layout.admits(shape) {
+            if DNNL.equal(md, DNNL.desc(shape, DNNL.tag(of: layout, rank: 4))) { return Tensor(shape: shape, layout: layout, storage: s) }
         }
         let plain = DNNL.desc(shape, dnnl_nchw)
         let out = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)))

@@ -12,7 +12,7 @@ extension Kernels {
     /// Each run of adjacent axes is one pass over (outer, reduced, inner) blocks: whole reductions and
     /// reductions of contiguous rows accumulate in Double; reductions across rows add rows in Float.
     static func sum(_ x: Tensor, axes: [Int]) throws -> Tensor {
-        if x.layout == .blocked && Set(axes) == [1] { return blockedChannelSum(x) }
+        if x.layout != .plain && Set(axes) == [1] { return blockedChannelSum(x) }
         var t = x.plain
         var runs: [[Int]] = []
         for a in Set(axes).sorted() {

@@ -38,15 +38,21 @@ struct ReferenceBackend: Backend {
 
     func reorder(_ x: Tensor, to layout: Layout) -> Tensor {
         let out = Tensor(shape: x.shape, layout: layout, storage: Storage(count: x.storage.count))
-        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3], bs = Layout.blockSize
+        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
+        // Where channel ch of image b starts in a layout, and the distance between its pixels.
+        func place(_ layout: Layout, _ b: Int, _ ch: Int) -> (start: Int, stride: Int) {
+            switch layout {
+            case .plain: return ((b * c + ch) * hw, 1)
+            case .blocked, .channelsLast:
+                let bs = layout.pixelBlock(channels: c)
+                return (((b * (c / bs) + ch / bs) * hw) * bs + ch % bs, bs)
+            }
+        }
         let src = x.storage.pointer, dst = out.storage.pointer
         for b in 0..<n {
             for ch in 0..<c {
-                let plain = (b * c + ch) * hw
-                let blocked = ((b * (c / bs) + ch / bs) * hw) * bs + ch % bs
-                for i in 0..<hw {
-                    if layout == .plain { dst[plain + i] = src[blocked + i * bs] } else { dst[blocked + i * bs] = src[plain + i] }
-                }
+                let (from, to) = (place(x.layout, b, ch), place(layout, b, ch))
+                for i in 0..<hw { dst[to.start + i * to.stride] = src[from.start + i * from.stride] }
             }
         }
         return out

@@ -10,6 +10,7 @@ extension Tensor {
     /// self = self * decay + other * (1 - decay): an exponential moving average step.
     public func blend(toward other: Tensor, decay: Float) throws {
         let o = try checkUpdatable(other, "blend")
+        storage.valuesChanged()
         let p = storage.pointer, q = o.storage.pointer
         for i in 0..<storage.count { p[i] = p[i] * decay + q[i] * (1 - decay) }
     }
@@ -17,11 +18,13 @@ extension Tensor {
     /// Copies the values of `other` (same shape) into this tensor.
     public func assign(_ other: Tensor) throws {
         let o = try checkUpdatable(other, "assign")
+        storage.valuesChanged()
         storage.pointer.update(from: o.storage.pointer, count: storage.count)
     }
 
     /// self *= factor.
     public func scale(by factor: Float) {
+        storage.valuesChanged()
         let p = storage.pointer
         for i in 0..<storage.count { p[i] *= factor }
     }
@@ -54,6 +57,7 @@ extension Tensor {
             guard o.layout == layout else { throw TensorError("\(op): tensors must share the layout of the one updated (shape \(shape))") }
         }
         guard node == nil else { throw TensorError("\(op): only leaf tensors can be updated in place (shape \(shape))") }
+        storage.valuesChanged()
         return try body(storage.buffer, others.map { $0.storage.buffer })
     }
 }

@@ -81,7 +81,7 @@ extension Tensor {
     /// The same tensor in another memory layout; gradients come back in this tensor's layout.
     public func inLayout(_ target: Layout) throws -> Tensor {
         if layout == target { return self }
-        guard rank == 4, shape[1] % Layout.blockSize == 0 else { throw TensorError("inLayout: the blocked layout needs 4-D with channels a multiple of \(Layout.blockSize), got \(shape)") }
+        guard target.admits(shape) else { throw TensorError("inLayout: no \(target) layout for \(shape) (blocked needs 4-D with channels a multiple of \(Layout.blockSize), channels-last 4-D)") }
         let out = Kernels.reorder(self, to: target)
         let source = layout
         return Tensor.recorded(out, "reorder", [self]) { g in [Kernels.reorder(g, to: source)] }
