@@ -59,7 +59,7 @@ struct EvalCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .f32
+    var precision: Precision = .auto
 
     @Option(help: "Compare the Y channel (y) or the colour channels (rgb).")
     var channel: MetricChannel = .y

@@ -60,6 +60,9 @@ struct ServeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Compute threads of each job (default: all cores).")
     var threads: Int?
 
+    @Option(help: Precision.help)
+    var precision: Precision = .auto
+
     var settings: ServeSettings {
         var settings = ServeSettings()
         settings.concurrentJobs = jobs
@@ -89,6 +92,7 @@ struct ServeCommand: ParsableCommand {
         ImageLimits.maxPixels = maxPixels
         let loaded: UpscaleModels.Loaded
         do {
+            try Engine.setPrecision(precision)
             loaded = try UpscaleModels.load(model)
             _ = try loaded.cleanCode()
         } catch {

@@ -82,7 +82,7 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .f32
+    var precision: Precision = .auto
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Under MPI: check every N steps that all ranks hold the same weights (0: at the end only).", valueName: "N"))
     var checkWeightsEvery = 100

@@ -137,7 +137,7 @@ struct UpscaleCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: Precision.help)
-    var precision: Precision = .f32
+    var precision: Precision = .auto
 
     @Option(help: "Progress on stderr: auto (a status line on a terminal), json (one object a line) or none.")
     var progress: ProgressMode = .auto

@@ -67,7 +67,7 @@ import Testing
                 }
                 let out = dir.appendingPathComponent("out.\(ext)")
                 let run = try runSavl(["upscale", dir.appendingPathComponent("in.png").path, "-o", out.path, "--model", modelURL.path,
-                                       "--progress", "none"] + flags)
+                                       "--progress", "none", "--precision", "f32"] + flags)  // the library's default, as in this process
                 #expect(run.status == 0, "\(run.stderr)")
                 #expect(served == [UInt8](try Data(contentsOf: out)), "\(query): the served result differs from savl upscale's")
             }

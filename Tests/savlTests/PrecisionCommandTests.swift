@@ -18,13 +18,16 @@ import Testing
         return url
     }
 
-    @Test func theBackendLineNamesThePrecision() throws {
+    /// The backend line names the precision in effect; without `--precision` it is `auto`'s choice.
+    @Test(arguments: [[], ["--precision", "auto"], ["--precision", "f32"]])
+    func theBackendLineNamesThePrecision(_ option: [String]) throws {
         let dir = try temporaryDirectory("precision-line")
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try savl(["upscale", try crop(in: dir).path, "-o", dir.appendingPathComponent("out.png").path,
-                            "--precision", "auto", "--progress", "json"])
+                            "--progress", "json"] + option)
         #expect(run.status == 0, "stderr: \(run.stderr)")
-        #expect(run.stderr.contains("\"backend\":\"oneDNN") && run.stderr.contains("thread, \(Engine.resolve(.auto))\""), "\(run.stderr)")
+        let expected = option.last == "f32" ? Precision.f32 : Engine.resolve(.auto)
+        #expect(run.stderr.contains("\"backend\":\"oneDNN") && run.stderr.contains("thread, \(expected)\""), "\(run.stderr)")
     }
 
     @Test(.enabled(if: !Engine.supportsBF16, "oneDNN has bf16 convolutions on this CPU"))

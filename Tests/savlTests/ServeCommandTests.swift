@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Tensors
 import TestPhotos
 import Testing
 @testable import savl
@@ -12,7 +13,7 @@ import Testing
     @Test func helpNamesTheDefaultsAndWhatBindingElsewhereExposes() throws {
         let help = try savl(["serve", "--help"])
         #expect(help.status == 0)
-        for text in ["--host", "127.0.0.1", "--port", "8080", "no authentication", "--queue", "--keep-minutes", "/api/upscale"] {
+        for text in ["--host", "127.0.0.1", "--port", "8080", "no authentication", "--queue", "--keep-minutes", "/api/upscale", "--precision"] {
             #expect(help.stdout.contains(text), "help lacks \(text)")
         }
     }
@@ -45,5 +46,6 @@ import Testing
             }
         }
         #expect(answer.contains("\"status\":\"ok\"") && answer.contains("tiny x4"), "health: \(answer)")
+        #expect(answer.contains("per job, \(Engine.resolve(.auto))"), "the default precision is auto's choice: \(answer)")
     }
 }
