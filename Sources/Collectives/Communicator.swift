@@ -43,6 +43,8 @@ public protocol Communicator: AnyObject {
     func send(_ values: [Int32], to destination: Int, tag: Int) throws
     /// Receives `count` values sent with `tag` by `source` (any rank when nil); returns them and the sender.
     func receive(count: Int, from source: Int?, tag: Int) throws -> (values: [Int32], source: Int)
+    /// Whether a message with `tag` from any rank is waiting (returns at once).
+    func hasMessage(tag: Int) throws -> Bool
     /// Ends every rank of the job with `status` (MPI_Abort); a single process just exits.
     func abort(status: Int32) -> Never
     /// Shuts the library down; call once, after the last collective.
@@ -113,6 +115,7 @@ public final class SingleProcess: Communicator {
     public func receive(count: Int, from source: Int?, tag: Int) throws -> (values: [Int32], source: Int) {
         throw CollectiveError("receive: a single process has no other rank to receive from")
     }
+    public func hasMessage(tag: Int) throws -> Bool { false }
     public func abort(status: Int32) -> Never { exit(status) }
     public func finalize() {}
 

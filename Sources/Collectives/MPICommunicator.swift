@@ -104,7 +104,7 @@ public final class MPICommunicator: Communicator {
         return (values, Int(status.MPI_SOURCE))
     }
 
-    /// Whether a message with `tag` from any rank is waiting (MPI_Iprobe: returns at once).
+    /// Whether a message with `tag` from any rank is waiting (MPI_Iprobe).
     public func hasMessage(tag: Int) throws -> Bool {
         var flag: Int32 = 0
         var status = MPI_Status()

@@ -42,13 +42,21 @@ public struct UpscaleBatch {
     /// Upscales every job; true when none failed. `skippedByPlan` files left out while planning (formats savl
     /// does not read) count as skipped in the summary. `totals` turns this process's counts (written, skipped,
     /// failed) into the batch's, for the summary and the result (the sums over the ranks of an MPI job).
-    public func run(_ reporter: UpscaleReporter, skippedByPlan: Int = 0, totals: ([Int]) throws -> [Int] = { $0 }) throws -> Bool {
+    /// `next` chooses the jobs this process does (indices into `jobs`, nil when there are no more; all of
+    /// them in order when nil), e.g. a `WorkQueue` shared by the ranks of an MPI job.
+    public func run(_ reporter: UpscaleReporter, skippedByPlan: Int = 0, next: (() throws -> Int?)? = nil,
+                    totals: ([Int]) throws -> [Int] = { $0 }) throws -> Bool {
         var written = 0, skipped = skippedByPlan, failed = 0
         removeStaleTemporaries(reporter)
         var writable: [String: String?] = [:]
         var overlapNoted = false
-        for (i, job) in jobs.enumerated() {
-            reporter.beginFile(i, job.input.lastPathComponent)
+        var inOrder = jobs.indices.makeIterator()
+        let nextIndex = next ?? { inOrder.next() }
+        var begun = 0
+        while let index = try nextIndex() {
+            let job = jobs[index]
+            reporter.beginFile(begun, job.input.lastPathComponent)
+            begun += 1
             if skipExisting, job.problem == nil, FileManager.default.fileExists(atPath: job.output.path) {
                 reporter.skipped("\(job.output.path) exists")
                 skipped += 1

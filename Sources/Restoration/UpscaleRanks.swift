@@ -1,25 +1,42 @@
 import Foundation
 
-/// How `savl upscale` shares a batch among the ranks of an MPI job (`mpirun -np N savl upscale DIR -o OUT`).
+/// How the ranks of an MPI job (`mpirun -np N savl upscale DIR -o OUT`) share a batch's files.
+public enum UpscaleDistribution: String, CaseIterable, Sendable {
+    /// Each rank takes the next file, largest first, from a queue on rank 0 whenever it is free (`WorkQueue`).
+    case dynamic
+    /// Dealt before any work by `UpscaleRanks.share`, alike on every rank, with no messages.
+    case `static`
+}
+
+/// How `savl upscale` shares a batch among the ranks of an MPI job.
 ///
-/// A static deal, computed alike by every rank from the same file list, so it needs no messages: files
-/// are taken largest first (pixels from the file's header; its size in bytes when the header cannot be
-/// read) and each goes to the rank with the least work dealt so far (longest-processing-time-first
-/// scheduling, within 4/3 of the best possible deal when the estimates are right). Each rank writes its
-/// own outputs and reports its own failures; rank 0 prints the totals, and every rank exits with status
-/// 1 when a file failed on any rank.
+/// Files are taken largest first (pixels from the file's header; its size in bytes when the header
+/// cannot be read). The static deal, computed alike by every rank from the same file list, gives each
+/// to the rank with the least work dealt so far (longest-processing-time-first scheduling, within 4/3
+/// of the best possible deal when the estimates are right); the dynamic one hands them out in the same
+/// order to whichever rank is free. Each rank writes its own outputs and reports its own failures;
+/// rank 0 prints the totals, and every rank exits with status 1 when a file failed on any rank.
 public enum UpscaleRanks {
-    /// The indices of `jobs` that `rank` of `ranks` upscales, in the order it does them.
+    /// The indices of `jobs` that `rank` of `ranks` upscales under the static deal, in the order it does them.
     public static func share(of jobs: [UpscaleJob], rank: Int, ranks: Int) -> [Int] {
         guard ranks > 1 else { return Array(jobs.indices) }
         return deal(costs: jobs.map { cost(of: $0.input) }, ranks: ranks)[rank]
+    }
+
+    /// The indices of `jobs`, largest first (ties in list order).
+    public static func largestFirst(_ jobs: [UpscaleJob]) -> [Int] {
+        byDecreasingCost(jobs.map { cost(of: $0.input) })
+    }
+
+    static func byDecreasingCost(_ costs: [Double]) -> [Int] {
+        costs.indices.sorted { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }
     }
 
     /// Longest-processing-time-first: indices by decreasing cost (ties by index), each to the least-loaded rank (ties to the lowest).
     static func deal(costs: [Double], ranks: Int) -> [[Int]] {
         var load = [Double](repeating: 0, count: ranks)
         var shares = [[Int]](repeating: [], count: ranks)
-        for i in costs.indices.sorted(by: { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }) {
+        for i in byDecreasingCost(costs) {
             let rank = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
             shares[rank].append(i)
             load[rank] += costs[i]

@@ -33,6 +33,8 @@ extension OutputBitDepth: ExpressibleByArgument {}
 
 extension AlphaUpscaling: ExpressibleByArgument {}
 
+extension UpscaleDistribution: ExpressibleByArgument {}
+
 /// `savl upscale`: super-resolves photos with a SAVL model, tiled so that any size fits in memory.
 struct UpscaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -139,6 +141,9 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: Precision.help)
     var precision: Precision = .auto
 
+    @Option(help: "Under mpirun, how the ranks share the files: dynamic (each takes the next file, largest first, from rank 0 when it is free) or static (dealt before any work).")
+    var distribution: UpscaleDistribution = .dynamic
+
     @Option(help: "Progress on stderr: auto (a status line on a terminal), json (one object a line) or none.")
     var progress: ProgressMode = .auto
 
@@ -213,15 +218,21 @@ struct UpscaleCommand: ParsableCommand {
             return
         }
         let skippedByPlan = plan.notes.filter { $0.contains(": skipped, ") }.count
-        // Under an MPI launcher each rank upscales its share of the files (UpscaleRanks); rank 0 reports the batch.
+        // Under an MPI launcher the ranks share the files (UpscaleRanks, WorkQueue); rank 0 reports the batch.
         let world = try Communicators.start()
         defer { world.finalize() }
         let reporter = UpscaleProgress(mode: world.isRoot ? progress : .none, files: jobs.count)
         reporter.start(model: modelName, backend: Engine.backendDescription, threads: Engine.threads)
         if world.isRoot { for note in notes { reporter.note(note) } }
-        let share = UpscaleBatch(pipeline: pipeline, options: options, skipExisting: skipExisting,
-                                 jobs: UpscaleRanks.share(of: jobs, rank: world.rank, ranks: world.size).map { jobs[$0] })
-        let succeeded = try share.run(reporter, skippedByPlan: world.isRoot ? skippedByPlan : 0) { counts in
+        let queue = distribution == .dynamic && world.size > 1
+            ? WorkQueue.make(world, order: UpscaleRanks.largestFirst(jobs)) : nil
+        if distribution == .dynamic, world.size > 1, queue == nil, world.isRoot {
+            reporter.note("the MPI library does not allow calls from several threads: the files are dealt statically")
+        }
+        var share = UpscaleRanks.share(of: jobs, rank: world.rank, ranks: world.size).makeIterator()
+        let succeeded = try batch.run(reporter, skippedByPlan: world.isRoot ? skippedByPlan : 0,
+                                      next: { try queue.map { try $0.next() } ?? share.next() }) { counts in
+            try queue?.finish()
             var sums = counts.map(Double.init)
             try world.allreduceSum(&sums)
             return sums.map { Int($0) }

@@ -45,5 +45,16 @@ struct CommunicatorTests {
         #expect(throws: CollectiveError.self) { try world.broadcast(&values, root: 1) }
         #expect(throws: CollectiveError.self) { try world.send([1], to: 1, tag: 0) }
         #expect(throws: CollectiveError.self) { _ = try world.receive(count: 1, from: nil, tag: 0) }
+        #expect(try !world.hasMessage(tag: 0))
+    }
+
+    /// One process takes the queue's items in order, and nothing waits at the end (2 ranks: savlTests' UpscaleRanksTests).
+    @Test func aSingleProcessWalksTheQueueInOrder() throws {
+        let queue = try #require(WorkQueue.make(SingleProcess(), order: [4, 0, 2]))
+        var taken: [Int] = []
+        while let item = try queue.next() { taken.append(item) }
+        #expect(taken == [4, 0, 2])
+        #expect(try queue.next() == nil)
+        try queue.finish()
     }
 }
