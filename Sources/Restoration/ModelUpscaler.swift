@@ -1,5 +1,6 @@
 import Evaluation
 import Imaging
+import Tensors
 
 /// `savl eval --method model`: a SAVL model through the same tiled pipeline as `savl upscale`.
 public struct ModelUpscaler: Upscaler, @unchecked Sendable {
@@ -15,7 +16,7 @@ public struct ModelUpscaler: Upscaler, @unchecked Sendable {
         pipeline.colourCorrection = ColourCorrection(sigma: colourCorrection)
         self.pipeline = pipeline
         let correction = colourCorrection > 0 ? "colour correction \(colourCorrection)" : "no colour correction"
-        name = "savl \(config.preset) x\(config.scale) (\(loaded.source), \(correction))"
+        name = "savl \(config.preset) x\(config.scale) (\(loaded.source), \(correction), \(Engine.precision))"
     }
 
     /// The upscaled image; refuses a scale other than the model's.

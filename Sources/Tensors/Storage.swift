@@ -71,15 +71,20 @@ final class Storage: @unchecked Sendable {
     /// These values as oneDNN memory `desc`, made by `make` the first time and kept (one copy).
     /// Storage is written once, when it is made, except by the in-place updates, which call `valuesChanged()`.
     func copy(as desc: dnnl_memory_desc_t, make: () throws -> Storage) rethrows -> Storage {
-        Storage.copyLock.lock()
-        let kept = copy
-        Storage.copyLock.unlock()
-        if let kept, DNNL.equal(kept.desc, desc) { return kept.storage }
+        if let kept = kept(as: desc) { return kept }
         let made = try make()
         Storage.copyLock.lock()
         copy = (desc, made)
         Storage.copyLock.unlock()
         return made
+    }
+
+    /// The kept copy of these values as `desc`, if there is one.
+    func kept(as desc: dnnl_memory_desc_t) -> Storage? {
+        Storage.copyLock.lock()
+        defer { Storage.copyLock.unlock() }
+        guard let copy, DNNL.equal(copy.desc, desc) else { return nil }
+        return copy.storage
     }
 
     /// Forgets the kept copy: these values were updated in place.

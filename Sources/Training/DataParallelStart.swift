@@ -14,6 +14,11 @@ extension Trainer {
     /// When `makeRoot` fails on rank 0, every rank throws (rank 0 its own error), none waits forever.
     public static func joining(_ parallel: DataParallel, reporter: ProgressReporter, makeRoot: () throws -> Trainer) throws -> Trainer {
         let world = parallel.communicator
+        // `--precision auto` resolves on each rank's CPU; ranks in different precisions would step apart.
+        guard try world.agree(on: Engine.precision == .bf16 ? 1 : 0) else {
+            throw TrainingError("rank \(world.rank): the ranks train in different precisions (\(Engine.precision) here; "
+                                + "auto picks bf16 only where the CPU has AMX): pass --precision f32 or --precision bf16")
+        }
         if world.isRoot {
             let trainer: Trainer
             do {

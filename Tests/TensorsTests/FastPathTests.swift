@@ -35,6 +35,20 @@ import Testing
         try checkFastMatchesReference([x, spatial], "div by spatial gate, \(layout)") { try $0[0].inLayout(layout) / ($0[1] * $0[1] + 1) }
         try checkFastMatchesReference([x], "channel mean, \(layout)") { try $0[0].inLayout(layout).mean(axes: [1], keepDims: true) }
         try checkFastMatchesReference([x], "pixel shuffle, \(layout)") { try pixelShuffle($0[0].inLayout(layout), 2) }
+        // The layout kernels against plain operands on the reference path, which no laid-out tensor reaches
+        // (the reference path of the checks above runs the same layout kernels after its reorders), and
+        // with a gate that is itself laid out.
+        let expected = try Kernel.with(.reference) {
+            [try x * spatial, try x / (spatial * spatial + 1), try x * gate, try x.mean(axes: [1], keepDims: true)].map(\.values)
+        }
+        let laid = try x.inLayout(layout)
+        let got = [try laid * spatial, try laid / (spatial * spatial + 1), try laid * gate.inLayout(layout),
+                   try laid.mean(axes: [1], keepDims: true)].map(\.values)
+        for (k, name) in ["spatial gate", "spatial divide", "laid-out channel gate", "channel mean"].enumerated() {
+            _ = close(got[k], expected[k], rtol: 1e-5, atol: 1e-5, "\(name), \(layout) against plain reference")
+        }
+        let gateLaid = try spatial.inLayout(.channelsLast)
+        _ = close(try (laid * gateLaid).values, expected[0], rtol: 1e-5, atol: 1e-5, "spatial gate laid out channels-last, \(layout)")
     }
 
     /// Every layout to every other and back keeps the values, on both paths, small (Swift loops) and

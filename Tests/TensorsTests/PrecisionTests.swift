@@ -152,6 +152,12 @@ let bf16Skip: Comment = "needs AMX / avx512_core_bf16 (oneDNN bf16 convolutions)
         let x = randn([2, 16, 12, 10], seed: 1), w = randn([16, 16, 3, 3], seed: 2, scale: 0.1)
         #expect(try Engine.with(precision: .bf16) { try conv2d(x, weight: w, padding: 1) }.layout == .channelsLast)
         #expect(try conv2d(x, weight: w, padding: 1).layout == .blocked)
+        // One output channel (a spatial gate) is the same bytes channels-last and plain, and is labelled plain,
+        // so the elementwise kernels of plain gates take it; its values are the f32 convolution's within bf16 rounding.
+        let gateWeight = randn([1, 16, 3, 3], seed: 3, scale: 0.1)
+        let gate = try Engine.with(precision: .bf16) { try conv2d(x, weight: gateWeight, padding: 1) }
+        #expect(gate.layout == .plain)
+        _ = close(gate.values, try conv2d(x, weight: gateWeight, padding: 1).values, rtol: 0, atol: 0.08, "one-channel bf16 convolution")
     }
 
     @Test func matrixProducts() throws {

@@ -4,6 +4,7 @@ import Imaging
 import Tensors
 import TestPhotos
 import Testing
+@testable import savl
 
 /// `--precision` on the commands: `auto`'s choice, the error where bf16 cannot run, and bf16's output
 /// against f32's on a photo.
@@ -28,6 +29,15 @@ import Testing
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let expected = option.last == "f32" ? Precision.f32 : Engine.resolve(.auto)
         #expect(run.stderr.contains("\"backend\":\"oneDNN") && run.stderr.contains("thread, \(expected)\""), "\(run.stderr)")
+    }
+
+    /// Every command that takes `--precision` defaults to `auto` (on a CPU without AMX, auto's choice is the old default, f32).
+    @Test func everyCommandDefaultsToAuto() throws {
+        #expect(try UpscaleCommand.parse(["in.png", "-o", "out"]).precision == .auto)
+        #expect(try EvalCommand.parse(["Set5"]).precision == .auto)
+        #expect(try TrainCommand.parse(["--config", "c.yml"]).precision == .auto)
+        #expect(try BenchCommand.parse([]).precision == .auto)
+        #expect(try ServeCommand.parse([]).precision == .auto)
     }
 
     @Test(.enabled(if: !Engine.supportsBF16, "oneDNN has bf16 convolutions on this CPU"))

@@ -44,7 +44,7 @@ protocol Backend: Sendable {
     /// The same logical tensor in another memory layout.
     func reorder(_ x: Tensor, to layout: Layout) -> Tensor
 
-    /// Convolution output, in the blocked layout where the backend keeps activations so.
+    /// Convolution output, in the layout where the backend keeps activations (blocked in f32, channels-last in bf16).
     func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: ConvGeometry) throws -> Tensor
     /// The gradient of the convolution's input, in the layout `x` has.
     func conv2dBackwardData(_ gy: Tensor, _ w: Tensor, _ g: ConvGeometry, like x: Tensor) throws -> Tensor

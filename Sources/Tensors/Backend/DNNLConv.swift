@@ -94,7 +94,9 @@ enum DNNLConv {
         let (p, precision) = try choose { try forwardPrimitive(g, bias: b != nil, $0) }
         let key = "\(g) \(b != nil)\(tag(precision))"
         let (srcMD, dstMD, wmd) = (p.md(dnnl_query_src_md), p.md(dnnl_query_dst_md), p.md(dnnl_query_weights_md))
-        let src = try buffer(x, as: srcMD, "conv-fwd-src \(key)")
+        // The source is read again by the backward-weights pass when the weights (or bias) get a gradient.
+        let keep = GradMode.isEnabled && (w.requiresGrad || (b?.requiresGrad ?? false))
+        let src = try buffer(x, as: srcMD, "conv-fwd-src \(key)", keep: keep)
         let wbuf = try weights(w, for: wmd, g, pass: "fwd \(b != nil)\(tag(precision))")
         let dst = Storage(for: dstMD)
         var args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)] = [
@@ -119,7 +121,7 @@ enum DNNLConv {
         }
         let key = "\(g)\(tag(precision))"
         let (diffDstMD, diffSrcMD, wmd) = (p.md(dnnl_query_diff_dst_md), p.md(dnnl_query_diff_src_md), p.md(dnnl_query_weights_md))
-        let diffDst = try buffer(gy, as: diffDstMD, "conv-bwd-data-diff-dst \(key)")
+        let diffDst = try buffer(gy, as: diffDstMD, "conv-bwd-data-diff-dst \(key)", keep: w.requiresGrad)
         let wbuf = try weights(w, for: wmd, g, pass: "bwd-data\(tag(precision))")
         let gx = Storage(for: diffSrcMD)
         try p.execute([(Arg.diffDst, diffDstMD, diffDst.raw), (Arg.weights, wmd, wbuf.raw), (Arg.diffSrc, diffSrcMD, gx.raw)])
@@ -141,7 +143,8 @@ enum DNNLConv {
         let key = "\(g) \(bias)\(tag(precision))"
         let wmd = p.md(dnnl_query_diff_weights_md)
         let (srcMD, diffDstMD) = (p.md(dnnl_query_src_md), p.md(dnnl_query_diff_dst_md))
-        let src = try buffer(x, as: srcMD, "conv-bwd-weights-src \(key)"), diffDst = try buffer(gy, as: diffDstMD, "conv-bwd-weights-diff-dst \(key)")
+        let src = try buffer(x, as: srcMD, "conv-bwd-weights-src \(key)", keep: false)
+        let diffDst = try buffer(gy, as: diffDstMD, "conv-bwd-weights-diff-dst \(key)", keep: false)
         let (wd, wtag) = weightDims(g)
         let plain = DNNL.desc(wd, wtag)
         let count = g.cout * (g.cin / g.groups) * g.kh * g.kw
@@ -163,24 +166,30 @@ enum DNNLConv {
     }
 
     /// `t`'s values laid out (and typed) as `md`: its own buffer when they agree. `key` must name the
-    /// pass and argument: each pass's primitive may want its own layout. The converted buffer is kept
-    /// with `t`'s storage, so a tensor that feeds a forward and a backward pass (the source, the incoming
-    /// gradient) is converted once when both passes want the same layout.
-    private static func buffer(_ t: Tensor, as md: dnnl_memory_desc_t, _ key: String) throws -> Storage {
+    /// pass and argument: each pass's primitive may want its own layout. With `keep` (a later pass reads
+    /// `t` again: the source, the incoming gradient) the converted buffer is kept with `t`'s storage, so
+    /// it is converted once when both passes want the same layout; a kept one is used in any case.
+    private static func buffer(_ t: Tensor, as md: dnnl_memory_desc_t, _ key: String, keep: Bool) throws -> Storage {
         let own = DNNL.desc(of: t)
         if DNNL.equal(own, md) { return t.storage }
-        return try t.storage.copy(as: md) {
+        let convert = {
             let out = Storage(for: md)
             let r = try PrimitiveCache.get("to \(key) \(t.layout)") { try Primitive(reorderFrom: own, to: md) }
             try r.execute([(Arg.src, own, t.storage.raw), (Arg.dst, md, out.raw)])
             return out
         }
+        return keep ? try t.storage.copy(as: md, make: convert) : try t.storage.kept(as: md) ?? convert()
     }
 
     /// A tensor from an f32 buffer laid out as `md`: kept when that is one of the tensor layouts, else reordered to plain.
+    /// Channels-last with one channel or one pixel holds its values in plain order, and is labelled plain, so that
+    /// the kernels of plain operands take it (a spatial gate, a channel gate).
     private static func tensor(_ s: Storage, md: dnnl_memory_desc_t, shape: [Int], _ key: String) throws -> Tensor {
         for layout in [Layout.plain, .blocked, .channelsLast] where layout.admits(shape) {
-            if DNNL.equal(md, DNNL.desc(shape, DNNL.tag(of: layout, rank: 4))) { return Tensor(shape: shape, layout: layout, storage: s) }
+            if DNNL.equal(md, DNNL.desc(shape, DNNL.tag(of: layout, rank: 4))) {
+                let plainOrder = layout == .channelsLast && (shape[1] == 1 || shape[2] * shape[3] == 1)
+                return Tensor(shape: shape, layout: plainOrder ? .plain : layout, storage: s)
+            }
         }
         let plain = DNNL.desc(shape, dnnl_nchw)
         let out = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)))

@@ -5,7 +5,7 @@
 ///   - weight: (C_out, C_in / groups, kH, kW).
 ///   - bias: (C_out), optional.
 ///   - stride, padding (zeros, both sides), dilation, groups: as in PyTorch; `groups == C_in == C_out` is depthwise.
-/// - Returns: (N, C_out, H_out, W_out), in the `blocked` layout on the fast path when C_out is a multiple of 8.
+/// - Returns: (N, C_out, H_out, W_out); on the fast path in the `blocked` layout when both channel counts are multiples of the block (f32), or `channelsLast` under bf16 (plain when C_out is 1).
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) throws -> Tensor {
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     guard x.rank == 4, weight.rank == 4 else { throw TensorError.shapes("conv2d", inputs, "input and weight must be 4-D") }
