@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS", "SeededRandom"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensors", "FileSupport"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom", "FileSupport"], swiftSettings: fast),
-        .target(name: "Degradations", dependencies: ["Imaging"], swiftSettings: fast),
+        .target(name: "Degradations", dependencies: ["Imaging", "SeededRandom", "FileSupport"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["SAVL", "Degradations", "Evaluation", "Collectives", "Yams"], swiftSettings: fast),

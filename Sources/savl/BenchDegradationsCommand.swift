@@ -36,33 +36,18 @@ struct BenchDegradationsCommand: ParsableCommand {
         }
     }
 
-    struct Result: Codable {
-        var preset: String
-        var pairsPerSecond: Double
-        var millisecondsPerPair: Double
-    }
-
     struct Report: Codable {
         var crop: Int
         var scale: Int
         var pairs: Int
         var source: String
         var threads: Int
-        var results: [Result]
+        var results: [DegradationThroughput.Result]
     }
 
     func run() throws {
         let crops = try sourceCrops(count: 16)
-        var results: [Result] = []
-        for preset in DegradationPreset.allCases {
-            let sampler = try DegradationSampler(config: .preset(preset))
-            var rng = SeededGenerator(seed: 1)
-            for i in 0..<min(10, pairs) { try pair(sampler, crops[i % crops.count], &rng) }
-            let start = DispatchTime.now().uptimeNanoseconds
-            for i in 0..<pairs { try pair(sampler, crops[i % crops.count], &rng) }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            results.append(Result(preset: preset.rawValue, pairsPerSecond: Double(pairs) / seconds, millisecondsPerPair: seconds * 1000 / Double(pairs)))
-        }
+        let results = try DegradationThroughput.measure(crops: crops, pairs: pairs, scale: scale)
         let report = Report(crop: crop, scale: scale, pairs: pairs, source: image ?? "synthetic", threads: 1, results: results)
         if json {
             let encoder = JSONEncoder()
@@ -77,11 +62,6 @@ struct BenchDegradationsCommand: ParsableCommand {
         }
     }
 
-    private func pair(_ sampler: DegradationSampler, _ hr: Image, _ rng: inout SeededGenerator) throws {
-        let parameters = sampler.sample(hrWidth: hr.width, hrHeight: hr.height, scale: scale, using: &rng)
-        _ = try degrade(hr, parameters: parameters, generator: &rng)
-    }
-
     /// `count` crops: random windows of the photo, or shifted windows of a synthetic picture.
     private func sourceCrops(count: Int) throws -> [Image] {
         var rng = SeededGenerator(seed: 42)
@@ -92,31 +72,8 @@ struct BenchDegradationsCommand: ParsableCommand {
                 throw ValidationError("\(image) is \(picture.width)x\(picture.height), smaller than the crop \(crop)")
             }
         } else {
-            picture = Self.syntheticPicture(side: 2 * crop, &rng)
+            picture = DegradationThroughput.syntheticPicture(side: 2 * crop, &rng)
         }
-        return (0..<count).map { _ in
-            picture.cropped(x: rng.int(in: 0...(picture.width - crop)), y: rng.int(in: 0...(picture.height - crop)),
-                            width: crop, height: crop)
-        }
-    }
-
-    /// Smooth shading, hard-edged shapes and fine grain: the mix of content a photo crop has.
-    static func syntheticPicture(side: Int, _ rng: inout SeededGenerator) -> Image {
-        let n = side * side
-        var planes = [Float](repeating: 0, count: 3 * n)
-        let discs = (0..<12).map { _ in (x: rng.uniform() * Float(side), y: rng.uniform() * Float(side), r: 8 + rng.uniform() * Float(side) / 6,
-                                         colour: [rng.uniform(), rng.uniform(), rng.uniform()]) }
-        for y in 0..<side {
-            for x in 0..<side {
-                var colour: [Float] = (0..<3).map { c in
-                    0.45 + 0.3 * sin(Float(x) * 0.021 * Float(c + 1) + Float(y) * 0.013)
-                }
-                for d in discs where (Float(x) - d.x) * (Float(x) - d.x) + (Float(y) - d.y) * (Float(y) - d.y) < d.r * d.r {
-                    colour = d.colour
-                }
-                for c in 0..<3 { planes[c * n + y * side + x] = min(1, max(0, colour[c] + 0.06 * (rng.uniform() - 0.5))) }
-            }
-        }
-        return Image(width: side, height: side, channels: 3, planes: planes)
+        return DegradationThroughput.crops(of: picture, side: crop, count: count, using: &rng)
     }
 }

@@ -155,11 +155,9 @@ struct TrainCommand: ParsableCommand {
     /// Trains: one process, or this rank of a data-parallel job (`parallel`).
     private func start(reporter: ProgressReporter, parallel: DataParallel? = nil) throws {
         let root = parallel?.writes ?? true
-        let trainer: Trainer
-        if let parallel, !root {
-            // The configuration and state come from rank 0: this rank needs only the data folders.
-            installStopHandlers()
-            trainer = try Trainer.joining(parallel, reporter: reporter) { throw CollectiveError("only rank 0 starts the run") }
+        let start: TrainingLaunch.Start
+        if !root {
+            start = .fromRankZero   // the configuration and state come from rank 0: this rank needs only the data folders
         } else if let config {
             var resolved = try TrainingConfig.load(contentsOf: URL(fileURLWithPath: config),
                                                    overrides: overrides + (steps.map { ["steps=\($0)"] } ?? []))
@@ -172,30 +170,14 @@ struct TrainCommand: ParsableCommand {
                 try runBenchmark(resolved, steps: benchmark)
                 return
             }
-            let folder = runDir ?? defaultRunFolder(config: config)
-            installStopHandlers()
-            reporter.message("backend: \(Engine.backendDescription)")
-            trainer = try joined(parallel, reporter) {
-                // Checked before the run folder is made.
-                if let parallel { try DataParallel.checkBatch(resolved.batchSize, ranks: parallel.size) }
-                return try Trainer(config: resolved, runDirectory: URL(fileURLWithPath: folder), reporter: reporter)
-            }
+            start = .new(resolved, runDirectory: URL(fileURLWithPath: runDir ?? defaultRunFolder(config: config)))
         } else {
-            installStopHandlers()
-            reporter.message("backend: \(Engine.backendDescription)")
-            trainer = try joined(parallel, reporter) {
-                try Trainer.resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps, reporter: reporter)
-            }
+            start = .resume(runDirectory: URL(fileURLWithPath: resume!), steps: steps)
         }
-        if let parallel {
-            reporter.message("data parallel: \(parallel.size) ranks (\(parallel.communicator.description)), \(trainer.config.batchSize / parallel.size) pairs each of the global batch of \(trainer.config.batchSize)")
-        }
-        let outcome = try trainer.train(shouldStop: { stopRequested.load(ordering: .relaxed) })
-        if let parallel, parallel.allreduceSteps > 0 {
-            reporter.message(String(format: "gradient allreduce: %.1f ms per step on average over %d steps, %d bytes per step; the %d ranks hold the same weights",
-                                    1000 * parallel.allreduceSeconds / Double(parallel.allreduceSteps), parallel.allreduceSteps,
-                                    parallel.payloadBytes, parallel.size))
-        }
+        installStopHandlers()
+        if root { reporter.message("backend: \(Engine.backendDescription)") }
+        let (trainer, outcome) = try TrainingLaunch.train(start, parallel: parallel, reporter: reporter,
+                                                          shouldStop: { stopRequested.load(ordering: .relaxed) })
         guard root else {
             if case .interrupted = outcome { throw ExitCode(130) }
             return
@@ -214,12 +196,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// `makeRoot()` for one process; in a data-parallel job, rank 0's `makeRoot()` shared with the other ranks.
-    private func joined(_ parallel: DataParallel?, _ reporter: ProgressReporter, _ makeRoot: () throws -> Trainer) throws -> Trainer {
-        guard let parallel else { return try makeRoot() }
-        return try Trainer.joining(parallel, reporter: reporter, makeRoot: makeRoot)
-    }
-
     /// Prints the median step time of each stage and the peak resident memory.
     private func runBenchmark(_ config: TrainingConfig, steps: Int) throws {
         let result = try StepBenchmark.run(config: config, steps: steps, warmup: 1)
@@ -232,7 +208,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "%@ median %.0f ms/step (min %.0f, max %.0f), %.1f GFLOP of convolutions, %.1f GFLOP/s effective",
                          label, ms, times.min()!, times.max()!, 2 * Double(macs) / 1e9, 2 * Double(macs) / (ms / 1000) / 1e9))
         }
-        print(String(format: "peak resident memory: %.0f MB", peakResidentMegabytes()))
+        print(String(format: "peak resident memory: %.0f MB", ProcessMemory.peakResidentMegabytes()))
     }
 
     /// `runs/<config file name>-<date and time>`.

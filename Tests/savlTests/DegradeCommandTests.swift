@@ -15,7 +15,7 @@ struct DegradeCommandTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var rng = SeededGenerator(seed: 3)
         for (i, (w, h)) in sizes.enumerated() {
-            let picture = BenchDegradationsCommand.syntheticPicture(side: max(w, h), &rng)
+            let picture = DegradationThroughput.syntheticPicture(side: max(w, h), &rng)
             try writeImage(picture.cropped(x: 0, y: 0, width: w, height: h), to: dir.appendingPathComponent("hr\(i).png"))
         }
         return dir
@@ -72,7 +72,7 @@ struct DegradeCommandTests {
         let hr = try readImage(at: root.appendingPathComponent("HR/hr1.png"))
         #expect(hr.width == 68 && hr.height == 48)
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("maps/hr1_affected.png").path))
-        let manifest = try JSONDecoder().decode(DegradeCommand.TestSetManifest.self, from: bytes(root.appendingPathComponent("manifest.json")))
+        let manifest = try JSONDecoder().decode(TestSetManifest.self, from: bytes(root.appendingPathComponent("manifest.json")))
         #expect(manifest.images == ["hr0", "hr1"] && "sha256 " + manifest.sha256 == checksum)
         let other = try run([input.path, "--test-set", "-o", input.appendingPathComponent("sets3").path, "--preset", "heterogeneous", "--seed", "2"])
         #expect(other.last != checksum)
