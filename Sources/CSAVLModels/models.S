@@ -4,7 +4,7 @@
     .balign 64
     .global savl_model_default_start
 savl_model_default_start:
-    .incbin "savl-small-x4-v2.safetensors"
+    .incbin "savl-small-x4-v3.safetensors"
     .global savl_model_default_end
 savl_model_default_end:
     .byte 0
