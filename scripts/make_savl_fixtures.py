@@ -23,7 +23,7 @@ Files:
 - savl_tiny_inputs.safetensors: `lr` y (2, 3, 12, 12), `hr` x (2, 3, 48, 48), `content` z
   (2, 3, 12, 12), `noise` eps (2, 4, 12, 12), and `noise_global` (2, 4, 1, 1) for the global code.
 - savl_objective_<variant>.safetensors for the variants `tiny` (the preset), `heteroscedastic`
-  (likelihood), `deterministic` and `global` (code): the terms `total`, `srL1`, `reconstruction`,
+  (likelihood), `deterministic`, `global` and `smooth` (code; `smooth` averages over a 5x5 window): the terms `total`, `srL1`, `reconstruction`,
   `kl` (scalars), `grad.<name>` for every parameter (except, for `heteroscedastic`, those of the
   SR network `sr.*`, which are bitwise the preset's), and `param.<name>` for the parameters whose
   shape differs from the preset's (they replace the preset's weights).
@@ -84,6 +84,7 @@ class DegradationEncoder(nn.Module):
         super().__init__()
         f, d = cfg["encoderFeatures"], cfg["latentDim"]
         self.mode, self.d = cfg["code"], d
+        self.window = cfg.get("codeWindow", 1)
         self.head = Conv(3, f, 3)
         self.body = nn.ModuleList(ResidualBlock(f) for _ in range(cfg["encoderBlocks"]))
         self.out = Conv(f, d if self.mode == "deterministic" else 2 * d, 1)
@@ -93,6 +94,8 @@ class DegradationEncoder(nn.Module):
         for block in self.body:
             h = block(h)
         o = self.out(h)
+        if self.window > 1:
+            o = F.avg_pool2d(o, self.window, stride=1, padding=self.window // 2, count_include_pad=False)
         if self.mode == "global":
             o = o.mean(dim=(2, 3), keepdim=True)
         if self.mode == "deterministic":
@@ -236,6 +239,7 @@ VARIANTS = {
     "heteroscedastic": dict(TINY, likelihood="heteroscedastic"),
     "deterministic": dict(TINY, code="deterministic"),
     "global": dict(TINY, code="global"),
+    "smooth": dict(TINY, codeWindow=5),
 }
 
 

@@ -89,13 +89,15 @@ public func severityStd(mean: Double, meanSquare: Double) -> Float {
 }
 
 /// The amortized degradation encoder g: LR image to the per-pixel posterior, one fully convolutional pass,
-/// no downsampling, receptive field `config.encoderReceptiveField` LR pixels.
+/// no downsampling, receptive field `config.encoderReceptiveField` LR pixels (its convs', widened by the
+/// `codeWindow` its output is averaged over).
 public final class DegradationEncoder: Module {
     public let head: Conv2d
     public let body: [ResidualBlock]
     public let out: Conv2d
     let mode: SAVLConfig.CodeMode
     let latentDim: Int
+    let codeWindow: Int
 
     public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
         let f = config.encoderFeatures
@@ -103,6 +105,7 @@ public final class DegradationEncoder: Module {
         body = (0..<config.encoderBlocks).map { _ in ResidualBlock(f, rng: &rng) }
         mode = config.code
         latentDim = config.latentDim
+        codeWindow = config.codeWindow
         out = Conv2d(f, mode == .deterministic ? config.latentDim : 2 * config.latentDim, kernel: 1, rng: &rng)
     }
 
@@ -121,6 +124,7 @@ public final class DegradationEncoder: Module {
         var h = try leakyRelu(head(y), slope: 0.1)
         for block in body { h = try block(h) }
         var o = try out(h)
+        if codeWindow > 1 { o = try avgPool2d(o, kernel: codeWindow, stride: 1, padding: codeWindow / 2, countPadding: false) }
         if mode == .global && pooled { o = try o.mean(axes: [2, 3], keepDims: true) }
         if mode == .deterministic { return Posterior(mean: o, logVariance: nil) }
         let d = latentDim

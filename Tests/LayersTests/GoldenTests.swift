@@ -65,6 +65,9 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
         GoldenCase("golden_ops", "nearest_float_scale", ["x"]) { try resize2d($0[0], height: 22, width: 3, mode: .nearest) },
         GoldenCase("golden_ops", "avg_pool_k3s2p1", ["x"]) { try avgPool2d($0[0], kernel: 3, stride: 2, padding: 1) },
         GoldenCase("golden_ops", "avg_pool_k2", ["x"]) { try avgPool2d($0[0], kernel: 2) },
+        GoldenCase("golden_ops", "avg_pool_k5s1p2_uncounted", ["x"]) {
+            try avgPool2d($0[0], kernel: 5, stride: 1, padding: 2, countPadding: false)
+        },
         GoldenCase("golden_ops", "gelu", ["x"]) { try gelu($0[0]) },
         GoldenCase("golden_ops", "leaky_relu", ["x"]) { try leakyRelu($0[0], slope: 0.2) },
         GoldenCase("golden_ops", "softplus", ["x"]) { try softplus($0[0]) },

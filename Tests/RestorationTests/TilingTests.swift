@@ -30,12 +30,13 @@ import Testing
     /// The receptive radius must cover every input pixel an output pixel depends on: perturb one LR pixel
     /// and look at how far a tile's output changes (with the image-wide severity statistics held fixed,
     /// as they are across the tiles of an image).
-    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4, SAVLConfig.Upsampler.progressive), (.none, 2, .progressive),
-                      (.deterministic, 4, .progressive), (.variational, 4, .direct)])
-    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int, upsampler: SAVLConfig.Upsampler) throws {
+    @Test(arguments: [(SAVLConfig.CodeMode.variational, 4, SAVLConfig.Upsampler.progressive, 1), (.none, 2, .progressive, 1),
+                      (.deterministic, 4, .progressive, 1), (.variational, 4, .direct, 1), (.variational, 4, .direct, 7)])
+    func receptiveRadiusCoversTheNetwork(code: SAVLConfig.CodeMode, scale: Int, upsampler: SAVLConfig.Upsampler, codeWindow: Int) throws {
         var config = try SAVLConfig.preset("tiny", scale: scale)
         config.code = code
         config.upsampler = upsampler
+        config.codeWindow = codeWindow
         var rng = SeededGenerator(seed: 5)
         let model = SAVLModel(config, rng: &rng)
         model.eval()
@@ -60,11 +61,12 @@ import Testing
     }
 
     /// The pipeline's blended tiles match the whole-image model; also for `global` codes, pooled over the
-    /// whole image, and attention, whose tiles sit on the window grid.
-    @Test(arguments: ["variational", "global", "attention"])
+    /// whole image, smooth codes, averaged over a window, and attention, whose tiles sit on the window grid.
+    @Test(arguments: ["variational", "global", "smooth", "attention"])
     func tilingMatchesTheWholeImageModel(variant: String) throws {
         var config = try SAVLConfig.preset("tiny")
         if variant == "global" { config.code = .global }
+        if variant == "smooth" { config.codeWindow = 9 }
         if variant == "attention" { config.blockKind = .attention }
         var rng = SeededGenerator(seed: 8)
         let model = SAVLModel(config, rng: &rng)

@@ -32,6 +32,7 @@ import Tensors
             Variant(name: "heteroscedastic", configure: { $0.likelihood = .heteroscedastic }, sharedWithPreset: "sr."),
             Variant(name: "deterministic", configure: { $0.code = .deterministic }, sharedWithPreset: nil),
             Variant(name: "global", configure: { $0.code = .global }, sharedWithPreset: nil),
+            Variant(name: "smooth", configure: { $0.codeWindow = 5 }, sharedWithPreset: nil),
         ]
     }
 

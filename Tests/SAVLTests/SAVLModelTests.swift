@@ -8,9 +8,10 @@ import Testing
 @Suite struct SAVLModelTests {
     /// Changing a pixel just outside the encoder's window leaves the posterior at the centre unchanged;
     /// a pixel on the window's edge changes it.
-    @Test(arguments: ["tiny", "small"]) func encoderReceptiveFieldIsAsDocumented(preset: String) throws {
+    @Test(arguments: [("tiny", 1), ("small", 1), ("tiny", 5)]) func encoderReceptiveFieldIsAsDocumented(preset: String, codeWindow: Int) throws {
         var rng = SeededGenerator(seed: 1)
-        let config = try SAVLConfig.preset(preset)
+        var config = try SAVLConfig.preset(preset)
+        config.codeWindow = codeWindow
         let encoder = DegradationEncoder(config, rng: &rng)
         let size = config.encoderReceptiveField + 6, centre = size / 2, radius = config.encoderReceptiveField / 2
         let base = Tensor.uniform([1, 3, size, size], using: &rng)
@@ -27,6 +28,35 @@ import Testing
         #expect(try centreMean(changed(at: centre - radius - 1, centre)) == reference)
         #expect(try centreMean(changed(at: centre, centre + radius + 1)) == reference)
         #expect(try centreMean(changed(at: centre + radius, centre - radius)) != reference)
+    }
+
+    /// A code window w makes the posterior (mean and log-variance) the w x w mean of the per-pixel one,
+    /// averaged over the pixels inside the image at its edges; the weights are the same.
+    @Test func smoothCodeIsTheWindowMeanOfThePixelCode() throws {
+        var plain = try SAVLConfig.preset("tiny")
+        var smooth = plain
+        smooth.codeWindow = 5
+        var rng1 = SeededGenerator(seed: 4), rng2 = SeededGenerator(seed: 4), rng = SeededGenerator(seed: 5)
+        let pixelEncoder = DegradationEncoder(plain, rng: &rng1), smoothEncoder = DegradationEncoder(smooth, rng: &rng2)
+        let y = Tensor.uniform([2, 3, 9, 11], using: &rng)
+        let (pixel, windowed) = try GradMode.withoutGrad { (try pixelEncoder(y), try smoothEncoder(y)) }
+        func boxMean(_ t: Tensor) throws -> Tensor { try avgPool2d(t, kernel: 5, stride: 1, padding: 2, countPadding: false) }
+        #expect(maxDifference(windowed.mean, try boxMean(pixel.mean)) < 1e-6)
+        #expect(maxDifference(try #require(windowed.logVariance), try boxMean(#require(pixel.logVariance))) < 1e-6)
+        #expect(maxDifference(windowed.mean, pixel.mean) > 1e-3, "the window changes the code")
+
+        plain.codeWindow = 4
+        #expect(throws: SAVLError("model.codeWindow: must be odd and at least 1, got 4")) { try plain.validate() }
+        var written = try JSONSerialization.jsonObject(with: JSONEncoder().encode(smooth)) as! [String: Any]
+        #expect(written["codeWindow"] as? Int == 5)
+        #expect(try JSONDecoder().decode(SAVLConfig.self, from: JSONEncoder().encode(smooth)) == smooth)
+        written["codeWindow"] = nil
+        let older = try JSONDecoder().decode(SAVLConfig.self, from: JSONSerialization.data(withJSONObject: written))
+        #expect(older.codeWindow == 1, "files written before the key have per-pixel codes")
+    }
+
+    private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.values, b.values).map { Swift.abs($0 - $1) }.max() ?? .infinity
     }
 
     @Test func klMatchesItsFormula() throws {

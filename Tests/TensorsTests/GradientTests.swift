@@ -94,6 +94,7 @@ import Testing
         try checkGradients([x], "bilinear down") { try resize2d($0[0], height: 3, width: 4, mode: .bilinear) }
         try checkGradients([x], "bicubic up") { try resize2d($0[0], height: 20, width: 13, mode: .bicubic) }
         try checkGradients([x], "avgPool") { try avgPool2d($0[0], kernel: 3, stride: 2, padding: 1) }
+        try checkGradients([x], "avgPool, padding not counted") { try avgPool2d($0[0], kernel: 5, stride: 1, padding: 2, countPadding: false) }
         try checkGradients([x], "globalAvgPool") { try globalAvgPool2d($0[0]) }
     }
 

@@ -25,8 +25,10 @@ public func resize2d(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) thr
     return Tensor.recorded(out, "resize2d", [x]) { g in [Kernels.resample(g, rows, cols, transposed: true)] }
 }
 
-/// Average pooling over k x k windows with a stride and zero padding counted in the average (PyTorch's default).
-public func avgPool2d(_ x: Tensor, kernel k: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+/// Average pooling over k x k windows with a stride and zero padding. `countPadding` true counts the padding
+/// in the average (PyTorch's default); false averages over the input pixels a window holds (PyTorch's
+/// `count_include_pad=False`), so stride 1 and padding k / 2 make a box filter that keeps a flat image flat.
+public func avgPool2d(_ x: Tensor, kernel k: Int, stride: Int? = nil, padding: Int = 0, countPadding: Bool = true) throws -> Tensor {
     let s = stride ?? k
     guard x.rank == 4, k >= 1, s >= 1, padding >= 0, padding * 2 <= k else { throw TensorError("avgPool2d: bad kernel \(k), stride \(s), padding \(padding) for \(x.shape)") }
     let (h, w) = (x.shape[2], x.shape[3])
@@ -35,10 +37,9 @@ public func avgPool2d(_ x: Tensor, kernel k: Int, stride: Int? = nil, padding: I
     // Average pooling is a resampling with uniform taps per axis (the window is separable).
     func taps(_ n: Int, _ m: Int) -> Taps {
         Taps(input: n, entries: (0..<m).map { o in
-            (0..<k).compactMap { j in
-                let i = o * s - padding + j
-                return i >= 0 && i < n ? (i, 1 / Float(k)) : nil
-            }
+            let inside = (0..<k).map { o * s - padding + $0 }.filter { $0 >= 0 && $0 < n }
+            let weight = 1 / Float(countPadding ? k : inside.count)
+            return inside.map { ($0, weight) }
         })
     }
     let rows = taps(h, oh), cols = taps(w, ow)
