@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS"),
         .systemLibrary(name: "CPNG"),
         .systemLibrary(name: "CTurboJPEG"),
+        .systemLibrary(name: "CWebP"),
         .systemLibrary(name: "CMPI"),   // Open MPI's header only: the library is loaded at run time under a launcher
 
         // The library, bottom to top.
@@ -35,7 +36,7 @@ let package = Package(
         .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Tensors", dependencies: ["CDNNL", "COpenBLAS", "SeededRandom"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensors", "FileSupport"], swiftSettings: fast),
-        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "SeededRandom", "FileSupport"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "CWebP", "SeededRandom", "FileSupport"], swiftSettings: fast),
         .target(name: "Degradations", dependencies: ["Imaging", "SeededRandom", "FileSupport"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Imaging"], swiftSettings: fast),
         .target(name: "SAVL", dependencies: ["Layers"], swiftSettings: fast),

@@ -140,7 +140,7 @@ public struct DegradationBatch {
         return Job(url: url, hr: hr, imageSeed: imageSeed, crop: region)
     }
 
-    /// Image files named in `inputs`, folders expanded to their PNG and JPEG files in name order.
+    /// Image files named in `inputs`, folders expanded to their PNG, JPEG and WebP files in name order.
     private func inputFiles() throws -> [URL] {
         var files: [URL] = []
         for input in inputs {
@@ -151,7 +151,7 @@ public struct DegradationBatch {
             if isDirectory.boolValue {
                 let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
                 let images = names.filter { ImageFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) != nil }
-                guard !images.isEmpty else { throw DegradationBatchError("\(input): no PNG or JPEG images in this folder") }
+                guard !images.isEmpty else { throw DegradationBatchError("\(input): no PNG, JPEG or WebP images in this folder") }
                 files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0) }
             } else {
                 if testSet { throw DegradationBatchError("--test-set takes a folder, not the file \(input)") }

@@ -160,7 +160,7 @@ public struct Benchmark: Sendable {
                           meanShift: try meanShift(sr, hr, border: border))
     }
 
-    /// Image files of a folder: `.png`, `.jpg`, `.jpeg` (any case), hidden files skipped, sorted by name.
+    /// Image files of a folder: `.png`, `.jpg`, `.jpeg`, `.webp` (any case), hidden files skipped, sorted by name.
     public static func imageFiles(in directory: URL) throws -> [URL] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
@@ -185,7 +185,7 @@ public struct Benchmark: Sendable {
         let resultFolder = results?.appendingPathComponent(name)
         do {
             files = try Benchmark.imageFiles(in: isTestSet ? hrFolder : directory)
-            if files.isEmpty { throw MetricError("no .png, .jpg or .jpeg files") }
+            if files.isEmpty { throw MetricError("no .png, .jpg, .jpeg or .webp files") }
         } catch {
             let failure = EvalFailure(path: path, reason: "\(error)")
             progress?(.failure(failure))

@@ -8,7 +8,7 @@ public struct ImageError: Error, CustomStringConvertible, Sendable, Equatable {
         case unreadable
         /// The content is not an image format savl reads (or is empty).
         case unsupportedFormat
-        /// The content claims to be PNG or JPEG but is damaged or truncated.
+        /// The content claims to be PNG, JPEG, WebP or BMP but is damaged or truncated.
         case corrupt
         /// The image is zero-sized or larger than the pixel limit.
         case badSize

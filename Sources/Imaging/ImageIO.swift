@@ -9,14 +9,44 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     case png
     /// JPEG (baseline, 8 bit), lossy.
     case jpeg
+    /// WebP (8 bit), written lossy.
+    case webp
 
-    /// The format a file name's extension asks for (`.png`, `.jpg`, `.jpeg`; any case), if any.
+    /// The format a file name's extension asks for (`.png`, `.jpg`, `.jpeg`, `.webp`; any case), if any.
     public init?(pathExtension: String) {
         switch pathExtension.lowercased() {
         case "png": self = .png
         case "jpg", "jpeg": self = .jpeg
+        case "webp": self = .webp
         default: return nil
         }
+    }
+
+    /// The extension savl gives files of this format: `png`, `jpg` or `webp`.
+    public var fileExtension: String {
+        switch self {
+        case .png: "png"
+        case .jpeg: "jpg"
+        case .webp: "webp"
+        }
+    }
+
+    /// The media type: `image/png`, `image/jpeg` or `image/webp`.
+    public var mediaType: String {
+        switch self {
+        case .png: "image/png"
+        case .jpeg: "image/jpeg"
+        case .webp: "image/webp"
+        }
+    }
+
+    /// Whether the format holds 16-bit samples (PNG only).
+    public var holdsSixteenBits: Bool { self == .png }
+
+    /// The format of encoded bytes, by their signature, if savl writes it.
+    public init?(signatureOf bytes: [UInt8]) {
+        if bytes.starts(with: PNG.signature) { self = .png } else if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { self = .jpeg }
+        else if WebP.sniff(bytes) { self = .webp } else { return nil }
     }
 }
 
@@ -31,16 +61,17 @@ public func readImage(at url: URL, maxPixels: Int = ImageLimits.maxPixels) throw
     }
 }
 
-/// Decodes PNG, JPEG or BMP bytes, recognised by their signature.
+/// Decodes PNG, JPEG, WebP or BMP bytes, recognised by their signature.
 public func decodeImage(_ bytes: [UInt8], maxPixels: Int = ImageLimits.maxPixels) throws -> Image {
     if bytes.isEmpty { throw ImageError(.unsupportedFormat, "file is empty") }
     if bytes.starts(with: PNG.signature) { return try PNG.decode(bytes, maxPixels: maxPixels) }
     if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(bytes, maxPixels: maxPixels) }
+    if WebP.sniff(bytes) { return try WebP.decode(bytes, maxPixels: maxPixels) }
     if BMP.sniff(bytes) { return try BMP.decode(bytes, maxPixels: maxPixels) }
-    throw ImageError(.unsupportedFormat, "not a PNG, JPEG or BMP image (\(describeUnsupported(bytes)))")
+    throw ImageError(.unsupportedFormat, "not a PNG, JPEG, WebP or BMP image (\(describeUnsupported(bytes)))")
 }
 
-/// Whether savl reads files with this extension (`.png`, `.jpg`, `.jpeg`, `.bmp`; any case) when it lists a folder.
+/// Whether savl reads files with this extension (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`; any case) when it lists a folder.
 public func isReadableImageExtension(_ pathExtension: String) -> Bool {
     ImageFormat(pathExtension: pathExtension) != nil || pathExtension.lowercased() == "bmp"
 }
@@ -48,14 +79,14 @@ public func isReadableImageExtension(_ pathExtension: String) -> Bool {
 /// Encodes and writes `image` atomically: the bytes go to a temporary file in the same directory,
 /// which is renamed over `url` only once complete, so no partial file is ever left behind.
 /// - Parameters:
-///   - format: the file format; `nil` takes it from the extension (`.png`, `.jpg`, `.jpeg`).
-///   - quality: JPEG quality, 1...100.
-///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG is always 8 bit.
+///   - format: the file format; `nil` takes it from the extension (`.png`, `.jpg`, `.jpeg`, `.webp`).
+///   - quality: JPEG and WebP quality, 1...100.
+///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG and WebP are always 8 bit.
 public func writeImage(_ image: Image, to url: URL, format: ImageFormat? = nil, quality: Int = 95, bitDepth: Int? = nil) throws {
     let path = url.path
     do {
         guard let format = format ?? ImageFormat(pathExtension: url.pathExtension) else {
-            throw ImageError(.invalidArgument, "cannot tell the format from the extension '.\(url.pathExtension)' (use .png, .jpg or .jpeg)")
+            throw ImageError(.invalidArgument, "cannot tell the format from the extension '.\(url.pathExtension)' (use .png, .jpg, .jpeg or .webp)")
         }
         try writeFileAtomically(encodeImage(image, format: format, quality: quality, bitDepth: bitDepth), to: path)
     } catch let error as ImageError {
@@ -63,14 +94,15 @@ public func writeImage(_ image: Image, to url: URL, format: ImageFormat? = nil, 
     }
 }
 
-/// The bytes of `image` as a PNG or JPEG file, as `writeImage` writes them.
+/// The bytes of `image` as a PNG, JPEG or WebP file, as `writeImage` writes them.
 /// - Parameters:
-///   - quality: JPEG quality, 1...100.
-///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG is always 8 bit.
+///   - quality: JPEG and WebP quality, 1...100.
+///   - bitDepth: PNG bit depth, 8 or 16; `nil` keeps the image's own. JPEG and WebP are always 8 bit.
 public func encodeImage(_ image: Image, format: ImageFormat, quality: Int = 95, bitDepth: Int? = nil) throws -> [UInt8] {
     switch format {
     case .png: return try PNG.encode(image, bitDepth: bitDepth)
     case .jpeg: return try JPEG.encode(image, quality: quality)
+    case .webp: return try WebP.encode(image, quality: quality)
     }
 }
 
@@ -118,7 +150,6 @@ private func describeUnsupported(_ b: [UInt8]) -> String {
     }
     if has("GIF8") { return "it is a GIF" }
     if has("BM") { return "a damaged BMP" }
-    if has("RIFF") && has("WEBP", at: 8) { return "it is a WebP" }
     if has("II*\0") || has("MM\0*") { return "it is a TIFF" }
     if has("ftypavif", at: 4) || has("ftypheic", at: 4) || has("ftypmif1", at: 4) { return "it is an AVIF/HEIF" }
     if b.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "damaged PNG signature" }

@@ -24,7 +24,7 @@ public struct UpscaleJob: Equatable, Sendable {
     }
 }
 
-/// Turns the command line's inputs into jobs: files as given, folders expanded to their PNG, JPEG and BMP files
+/// Turns the command line's inputs into jobs: files as given, folders expanded to their PNG, JPEG, WebP and BMP files
 /// (with `recursive`, the whole tree, mirrored under the output folder), output names from the input's
 /// name, the suffix and the format. Problems that concern one input become failed jobs, so the rest of
 /// the batch still runs. A folder reached twice (a symbolic link to a folder already searched, such as a
@@ -57,11 +57,11 @@ public struct UpscaleJobPlanner {
 
     /// Extensions of image formats savl does not read in folders, with the format's name.
     public static let unreadExtensions: [String: String] = [
-        "webp": "WebP", "gif": "GIF", "tif": "TIFF", "tiff": "TIFF", "heic": "HEIF", "heif": "HEIF", "avif": "AVIF", "jxl": "JPEG XL",
+        "gif": "GIF", "tif": "TIFF", "tiff": "TIFF", "heic": "HEIF", "heif": "HEIF", "avif": "AVIF", "jxl": "JPEG XL",
     ]
 
     /// Extensions that make `-o` an image file name (those savl writes and those it does not).
-    public static let imageExtensions: Set<String> = Set(["png", "jpg", "jpeg", "bmp"]).union(unreadExtensions.keys)
+    public static let imageExtensions: Set<String> = Set(["png", "jpg", "jpeg", "webp", "bmp"]).union(unreadExtensions.keys)
 
     /// Whether `-o` names an image file rather than a folder: it ends in an image extension and is not an existing folder.
     public static func outputLooksLikeFile(_ output: String) -> Bool {
@@ -88,7 +88,7 @@ public struct UpscaleJobPlanner {
         guard outputLooksLikeFile(output) else { return nil }
         let ext = URL(fileURLWithPath: output).pathExtension
         guard ImageFormat(pathExtension: ext) != nil else {
-            return "-o \(output): savl writes PNG (.png) and JPEG (.jpg, .jpeg), not .\(ext); name a .png or .jpg file, or a folder"
+            return "-o \(output): savl writes PNG (.png), JPEG (.jpg, .jpeg) and WebP (.webp), not .\(ext); name a .png, .jpg or .webp file, or a folder"
         }
         guard singleInputFile(inputs) else {
             return "-o \(output) names an image file, which needs exactly one input file; give a folder (a name without an image extension) for several inputs or a folder"
@@ -122,7 +122,7 @@ public struct UpscaleJobPlanner {
             let files = imageFiles(in: url, notes: &notes)
             if files.isEmpty {
                 let what = recursive ? "in this folder or below" : "in this folder (--recursive looks in subfolders)"
-                jobs.append(UpscaleJob(input: url, output: root, format: .png, problem: "\(input): no PNG, JPEG or BMP images \(what)"))
+                jobs.append(UpscaleJob(input: url, output: root, format: .png, problem: "\(input): no PNG, JPEG, WebP or BMP images \(what)"))
             }
             for relative in files {
                 let folder = (relative as NSString).deletingLastPathComponent
@@ -134,7 +134,7 @@ public struct UpscaleJobPlanner {
 
     private func job(_ input: URL, relativeFolder: String) -> UpscaleJob {
         let format = self.format ?? ImageFormat(pathExtension: input.pathExtension) ?? .png
-        let name = input.deletingPathExtension().lastPathComponent + suffix + "." + (format == .png ? "png" : "jpg")
+        let name = input.deletingPathExtension().lastPathComponent + suffix + "." + format.fileExtension
         var folder = URL(fileURLWithPath: output)
         if !relativeFolder.isEmpty { folder.appendPathComponent(relativeFolder) }
         return UpscaleJob(input: input, output: folder.appendingPathComponent(name), format: format)
@@ -177,7 +177,7 @@ public struct UpscaleJobPlanner {
                 } else if isReadableImageExtension(child.pathExtension) {
                     found.append(path)
                 } else if let kind = Self.unreadExtensions[child.pathExtension.lowercased()] {
-                    notes.append("\(child.path): skipped, savl does not read \(kind) (convert it to PNG or JPEG)")
+                    notes.append("\(child.path): skipped, savl does not read \(kind) (convert it to PNG, JPEG or WebP)")
                 }
             }
         }

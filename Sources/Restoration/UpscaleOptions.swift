@@ -86,6 +86,9 @@ public struct UpscaleOptions: Sendable, Equatable {
                 throw RestorationError("\(name): a \(width)x\(height) output is too large for JPEG (65535 per side); use --format png")
             }
         }
+        if format == .webp, width > WebP.maxSide || height > WebP.maxSide {
+            throw RestorationError("\(name): a \(width)x\(height) output is too large for WebP (\(WebP.maxSide) per side); use --format png")
+        }
         let depth: Int
         switch bitDepth {
         case .auto: depth = format == .png ? image.bitDepth : 8

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// How the ranks of an MPI job (`mpirun -np N savl upscale DIR -o OUT`) share a batch's files.
 public enum UpscaleDistribution: String, CaseIterable, Sendable {
@@ -44,7 +45,7 @@ public enum UpscaleRanks {
         return shares
     }
 
-    /// The work of upscaling `url`, in pixels: from a PNG, JPEG or BMP header, else the file's size in bytes
+    /// The work of upscaling `url`, in pixels: from a PNG, JPEG, WebP or BMP header, else the file's size in bytes
     /// (0 for a file that cannot be read; it fails quickly wherever it goes).
     static func cost(of url: URL) -> Double {
         guard let handle = try? FileHandle(forReadingFrom: url) else { return 0 }
@@ -55,11 +56,12 @@ public enum UpscaleRanks {
         return Double(attributes?[.size] as? Int ?? 0)
     }
 
-    /// Width and height from the first bytes of a PNG (IHDR), JPEG (the first SOF marker) or BMP file.
+    /// Width and height from the first bytes of a PNG (IHDR), JPEG (the first SOF marker), WebP or BMP file.
     static func dimensions(_ b: [UInt8]) -> (Int, Int)? {
         func be(_ at: Int, _ n: Int) -> Int? { at + n <= b.count ? b[at..<(at + n)].reduce(0) { $0 << 8 | Int($1) } : nil }
         func le(_ at: Int, _ n: Int) -> Int? { at + n <= b.count ? b[at..<(at + n)].reversed().reduce(0) { $0 << 8 | Int($1) } : nil }
         if b.starts(with: [0x89, 0x50, 0x4E, 0x47]), let w = be(16, 4), let h = be(20, 4) { return (w, h) }
+        if let size = WebP.size(ofHeader: b) { return size }
         if b.starts(with: [0x42, 0x4D]), let w = le(18, 4), let h = le(22, 4) { return (w, abs(Int(Int32(truncatingIfNeeded: h)))) }
         guard b.starts(with: [0xFF, 0xD8]) else { return nil }
         var at = 2

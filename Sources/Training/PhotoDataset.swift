@@ -10,7 +10,7 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
 
 /// Training photos held in memory as planar 8-bit RGB (a third of the size of Float pixels).
 ///
-/// Photos come from folders searched recursively for PNG and JPEG files, in path order; gray photos
+/// Photos come from folders searched recursively for PNG, JPEG and WebP files, in path order; gray photos
 /// become RGB, alpha is dropped, JPEG photos are shrunk by `jpegDownscale` (MATLAB bicubic) to hide
 /// their compression artefacts, or by less where that would make them smaller than the crop (BSDS500's
 /// 481x321 photos are shrunk by 1.67 to 288x192 for 192 px crops). Photos smaller than the crop on a
@@ -83,7 +83,7 @@ public struct PhotoDataset: Sendable {
         return (scaled(width), scaled(height))
     }
 
-    /// PNG and JPEG files (by extension, any case) under `folders`, recursively, hidden files skipped,
+    /// PNG, JPEG and WebP files (by extension, any case) under `folders`, recursively, hidden files skipped,
     /// sorted by path within each folder. A missing folder is an error naming it.
     public static func imageFiles(in folders: [URL]) throws -> [URL] {
         var out: [URL] = []

@@ -136,7 +136,7 @@ public struct DegradationMix: Codable, Equatable, Sendable {
 
 /// The training photos and how pairs are made from them.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// Folders searched recursively for PNG and JPEG photos; relative paths start at the current
+    /// Folders searched recursively for PNG, JPEG and WebP photos; relative paths start at the current
     /// directory (["../shared/data/train"]).
     public var folders: [String] = ["../shared/data/train"]
     /// Use at most this many photos (the first in path order); 0 means all (0).

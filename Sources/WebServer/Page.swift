@@ -34,11 +34,12 @@ enum Page {
                 <option value="auto" selected>as the photo</option>
                 <option value="png">PNG</option>
                 <option value="jpg">JPEG</option>
+                <option value="webp">WebP</option>
               </select>
             </label>
             <div id="drop" tabindex="0">
-              <p><strong>Drop photos here</strong> or <label class="button">choose photos<input id="files" type="file" accept="image/png,image/jpeg,image/bmp" multiple hidden></label></p>
-              <p class="muted">PNG, JPEG or BMP. Each photo is upscaled with the options above.</p>
+              <p><strong>Drop photos here</strong> or <label class="button">choose photos<input id="files" type="file" accept="image/png,image/jpeg,image/webp,image/bmp" multiple hidden></label></p>
+              <p class="muted">PNG, JPEG, WebP or BMP. Each photo is upscaled with the options above.</p>
             </div>
           </section>
           <section id="jobs"></section>

@@ -53,7 +53,7 @@ public final class ServeApplication: Sendable {
         router.get("/api/jobs/:id/result") { _, context in
             await self.answer {
                 let result = try self.finished(context)
-                return Self.response(.ok, result.bytes, type: result.format == .png ? "image/png" : "image/jpeg",
+                return Self.response(.ok, result.bytes, type: result.format.mediaType,
                                      headers: [.contentDisposition: "attachment; filename=\"\(result.fileName)\""])
             }
         }
@@ -118,7 +118,7 @@ public final class ServeApplication: Sendable {
             bytes = file.bytes
             fileName = fileName ?? file.fileName
         }
-        guard !bytes.isEmpty else { throw ServeError(.badRequest, "the upload is empty: send a PNG, JPEG or BMP image as the body or a multipart file") }
+        guard !bytes.isEmpty else { throw ServeError(.badRequest, "the upload is empty: send a PNG, JPEG, WebP or BMP image as the body or a multipart file") }
         let input = UpscaleInput(bytes: bytes, name: Self.label(fileName ?? "photo"), request: parameters)
         // Decoding takes a while for a large photo: off the threads that serve requests.
         try await offloaded { _ = try self.service.check(input) }

@@ -46,7 +46,8 @@ public struct UpscaleRequest: Sendable, Equatable {
                 case "auto": format = nil
                 case "png": format = .png
                 case "jpg", "jpeg": format = .jpeg
-                default: throw RestorationError("format=\(value): use png, jpg or auto")
+                case "webp": format = .webp
+                default: throw RestorationError("format=\(value): use png, jpg, webp or auto")
                 }
             case "alpha":
                 guard let alpha = AlphaUpscaling(rawValue: value) else { throw RestorationError("alpha=\(value): use bicubic or network") }
@@ -64,11 +65,13 @@ public struct UpscaleRequest: Sendable, Equatable {
         guard (try? ColourCorrection.validate(colourCorrection)) != nil else {
             throw RestorationError("colour must be 0 (off) or a sigma up to 64 input pixels, not \(colourCorrection)")
         }
-        if options.bitDepth == .sixteen && format == .jpeg { throw RestorationError("JPEG is 8-bit only: use format=png with depth=16") }
+        if options.bitDepth == .sixteen, let format, !format.holdsSixteenBits {
+            throw RestorationError("\(format == .jpeg ? "JPEG" : "WebP") is 8-bit only: use format=png with depth=16")
+        }
     }
 
     /// The format of the output for an input of `bytes`.
     public func outputFormat(for bytes: [UInt8]) -> ImageFormat {
-        format ?? (bytes.starts(with: [0xFF, 0xD8, 0xFF]) ? .jpeg : .png)
+        format ?? ImageFormat(signatureOf: bytes) ?? .png
     }
 }

@@ -67,7 +67,7 @@ public final class UpscaleService: @unchecked Sendable {
         report("encoding", 0.9)
         let bytes = try UpscalePipeline.encode(output, format: format, options: request.options)
         let base = (input.name as NSString).deletingPathExtension
-        var result = UpscaleResult(bytes: bytes, format: format, fileName: "\(base.isEmpty ? "photo" : base)-savl.\(format == .png ? "png" : "jpg")")
+        var result = UpscaleResult(bytes: bytes, format: format, fileName: "\(base.isEmpty ? "photo" : base)-savl.\(format.fileExtension)")
         if model.model.config.code != .none {
             report("inspecting", 0.93)
             let field = try DegradationField.of(photo: image, model: model, memoryBudget: settings.memoryBudget)

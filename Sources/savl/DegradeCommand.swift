@@ -23,7 +23,7 @@ struct DegradeCommand: ParsableCommand {
             params, manifest.json) and prints its checksum.
             """)
 
-    @Argument(help: "HR images (PNG or JPEG) or folders of them.")
+    @Argument(help: "HR images (PNG, JPEG or WebP) or folders of them.")
     var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Output folder.")

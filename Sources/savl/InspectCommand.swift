@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
             The encoder runs in tiles, so any size fits in memory; the maps have the input's size.
             """)
 
-    @Argument(help: "A PNG or JPEG image.")
+    @Argument(help: "A PNG, JPEG, WebP or BMP image.")
     var image: String
 
     @Option(name: .shortAndLong, help: "Output folder (created if needed).")

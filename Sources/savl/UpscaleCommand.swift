@@ -18,15 +18,22 @@ enum TileOption: ExpressibleByArgument, Equatable {
     var defaultValueDescription: String { self == .auto ? "auto" : "\(self)" }
 }
 
-/// `--format auto|png|jpg`.
+/// `--format auto|png|jpg|webp`.
 enum FormatOption: String, ExpressibleByArgument, CaseIterable {
-    case auto, png, jpg
+    case auto, png, jpg, webp
 
     init?(argument: String) {
         if argument == "jpeg" { self = .jpg } else { self.init(rawValue: argument) }
     }
 
-    var format: ImageFormat? { self == .auto ? nil : (self == .png ? .png : .jpeg) }
+    var format: ImageFormat? {
+        switch self {
+        case .auto: nil
+        case .png: .png
+        case .jpg: .jpeg
+        case .webp: .webp
+        }
+    }
 }
 
 extension OutputBitDepth: ExpressibleByArgument {}
@@ -41,11 +48,11 @@ struct UpscaleCommand: ParsableCommand {
         commandName: "upscale",
         abstract: "Upscale photos with a SAVL model: sharper, cleaner and larger, on the CPU, any size.",
         discussion: """
-            Inputs are PNG, JPEG or BMP files or folders of them (--recursive: the whole tree, mirrored under -o; \
+            Inputs are PNG, JPEG, WebP or BMP files or folders of them (--recursive: the whole tree, mirrored under -o; \
             a symbolic link to a folder is followed, but no folder is searched twice, so link loops end). \
-            Other images in a folder (WebP, GIF, TIFF, HEIF, AVIF) are listed as skipped. An input given twice is \
-            done once. Each result goes to OUT/<name><suffix>.<png|jpg> (BMP inputs give PNG); with one input file, -o may name the \
-            output file (.png, .jpg or .jpeg; an -o with another image extension is an error, never a folder). \
+            Other images in a folder (GIF, TIFF, HEIF, AVIF; animated WebP) are listed as skipped. An input given twice is \
+            done once. Each result goes to OUT/<name><suffix>.<png|jpg|webp> (BMP inputs give PNG); with one input file, -o may name the \
+            output file (.png, .jpg, .jpeg or .webp; an -o with another image extension is an error, never a folder). \
             Inputs are never overwritten, outputs are written atomically, the output folder is checked for \
             writing before any compute, and temporaries left by a killed run (.NAME.tmp-*) are removed; a file \
             that cannot be read or written is reported while the others go on; the exit status is 1 when any \
@@ -78,7 +85,7 @@ struct UpscaleCommand: ParsableCommand {
               savl upscale scans/ -o big/ --recursive --scale 2.5 --format jpg --quality 92
             """)
 
-    @Argument(help: "PNG, JPEG or BMP files, or folders of them.")
+    @Argument(help: "PNG, JPEG, WebP or BMP files, or folders of them.")
     var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Output folder (created if needed), or the output file for one input file.")
@@ -114,10 +121,10 @@ struct UpscaleCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Memory budget of the network for one tile, in MB (used by --tile auto).")
     var memory: Int = UpscalePipeline.defaultMemoryBudgetMB
 
-    @Option(name: .shortAndLong, help: "Output format: auto (as the input), png or jpg.")
+    @Option(name: .shortAndLong, help: "Output format: auto (as the input), png, jpg or webp (lossy).")
     var format: FormatOption = .auto
 
-    @Option(parsing: .unconditional, help: "JPEG quality, 1-100.")
+    @Option(parsing: .unconditional, help: "JPEG and WebP quality, 1-100.")
     var quality: Int = 95
 
     @Option(help: "PNG bit depth: auto (as the input), 8 or 16.")
@@ -163,7 +170,9 @@ struct UpscaleCommand: ParsableCommand {
         if let tileOverlap, tileOverlap < 0 { throw ValidationError("--tile-overlap must not be negative, not \(tileOverlap)") }
         guard memory >= 16 else { throw ValidationError("--memory must be at least 16 (MB), not \(memory)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
-        if bitDepth == .sixteen && outputFormat == .jpeg { throw ValidationError("JPEG is 8-bit only: use --format png with --bit-depth 16") }
+        if bitDepth == .sixteen, let format = outputFormat, !format.holdsSixteenBits {
+            throw ValidationError("\(format == .jpeg ? "JPEG" : "WebP") is 8-bit only: use --format png with --bit-depth 16")
+        }
         if let output, let problem = UpscaleJobPlanner.outputProblem(inputs: inputs, output: output) { throw ValidationError(problem) }
         if let output, UpscaleJobPlanner.outputIsFile(inputs: inputs, output: output), let asked = format.format,
            ImageFormat(pathExtension: URL(fileURLWithPath: output).pathExtension) != asked {

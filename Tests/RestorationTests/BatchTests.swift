@@ -54,6 +54,8 @@ import Testing
         #expect(UpscaleRanks.dimensions(jpeg).map { [$0.0, $0.1] } == [400, 300])
         let bmp: [UInt8] = [0x42, 0x4D] + [UInt8](repeating: 0, count: 16) + [10, 0, 0, 0, 0xFB, 0xFF, 0xFF, 0xFF]
         #expect(UpscaleRanks.dimensions(bmp).map { [$0.0, $0.1] } == [10, 5])
+        let webp = try encodeImage(photo(width: 29, height: 17, channels: 3, seed: 1), format: .webp, quality: 80)
+        #expect(UpscaleRanks.dimensions(Array(webp.prefix(64))).map { [$0.0, $0.1] } == [29, 17])
         let other = dir.appendingPathComponent("b.txt")
         try Data(repeating: 1, count: 123).write(to: other)
         #expect(UpscaleRanks.cost(of: other) == 123)

@@ -38,7 +38,7 @@ import Testing
         #expect(crop.planes[0] == gray.planes[2 * 40 + 3] && crop.planes[32 * 32] == crop.planes[0] && crop.planes[2 * 32 * 32] == crop.planes[0])
         let skipped = Dictionary(uniqueKeysWithValues: photos.skipped.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
         #expect(skipped["narrow.png"] == "20x60 is smaller than the 32 px crop")
-        #expect(skipped["broken.png"]?.contains("not a PNG, JPEG or BMP") == true, "\(skipped)")
+        #expect(skipped["broken.png"]?.contains("not a PNG, JPEG, WebP or BMP") == true, "\(skipped)")
 
         let none = try #require(throws: DatasetError.self) { try PhotoDataset(folders: [folder], minimumSide: 100) }
         #expect(none.message.contains("no usable photo") && none.message.contains("smaller than the 100 px crop"))

@@ -57,14 +57,15 @@ import Testing
         let photoBytes = try png(40, 30)
         try Data(photoBytes).write(to: dir.appendingPathComponent("in.png"))
         let cases = [("scale=4&strength=1&format=png", ["--scale", "4", "--strength", "1", "--format", "png"], "png"),
-                     ("scale=2.5&strength=0.5&format=jpg&quality=90", ["--scale", "2.5", "--strength", "0.5", "--format", "jpg", "--quality", "90"], "jpg")]
+                     ("scale=2.5&strength=0.5&format=jpg&quality=90", ["--scale", "2.5", "--strength", "0.5", "--format", "jpg", "--quality", "90"], "jpg"),
+                     ("scale=2&format=webp&quality=80", ["--scale", "2", "--format", "webp", "--quality", "80"], "webp")]
         try await Application(router: serve.router()).test(.router) { client in
             for (query, flags, ext) in cases {
                 let id = try await upload(client, photoBytes, query: query)
                 let status = try await finished(client, id)
                 #expect(status["state"] as? String == "done", "\(status)")
                 let served = try await client.execute(uri: "/api/jobs/\(id)/result", method: .get) { response in
-                    #expect(response.headers[.contentType] == (ext == "png" ? "image/png" : "image/jpeg"))
+                    #expect(response.headers[.contentType] == ["png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"][ext])
                     return [UInt8](buffer: response.body)
                 }
                 let out = dir.appendingPathComponent("out.\(ext)")
@@ -115,13 +116,13 @@ import Testing
         let small = try png(12, 10)
         let cases: [(String, [UInt8], HTTPResponse.Status, String)] = [
             ("", [], .badRequest, "the upload is empty"),
-            ("", Array("just some text, not a picture".utf8), .unsupportedMediaType, "not a PNG, JPEG or BMP image"),
+            ("", Array("just some text, not a picture".utf8), .unsupportedMediaType, "not a PNG, JPEG, WebP or BMP image"),
             ("", Array(small.prefix(60)), .badRequest, "the upload:"),
             ("", [UInt8](repeating: 7, count: 5000), .contentTooLarge, "at most 4000 bytes"),
             ("scale=0", small, .badRequest, "scale must be in (0, 32]"),
             ("scale=4&width=100", small, .badRequest, "give scale or width/height, not both"),
             ("strength=strong", small, .badRequest, "strength=strong is not a number"),
-            ("format=gif", small, .badRequest, "format=gif: use png, jpg or auto"),
+            ("format=gif", small, .badRequest, "format=gif: use png, jpg, webp or auto"),
             ("zoom=2", small, .badRequest, "unknown parameter 'zoom'"),
             ("depth=16&format=jpg", small, .badRequest, "JPEG is 8-bit only"),
             ("width=30000&height=30000", small, .badRequest, "over the limit of"),

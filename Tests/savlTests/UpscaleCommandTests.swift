@@ -189,7 +189,7 @@ import Testing
         let run = try savl(["upscale", inputs.path, notes.path, dir.appendingPathComponent("missing.png").path, "-o", out.path,
                                "--model", modelURL.path])
         #expect(run.status == 1)
-        for expected in ["truncated.png: ", "empty.jpg: file is empty", "notes.txt: not a PNG, JPEG or BMP image", "missing.png: no such file"] {
+        for expected in ["truncated.png: ", "empty.jpg: file is empty", "notes.txt: not a PNG, JPEG, WebP or BMP image", "missing.png: no such file"] {
             #expect(run.stderr.contains(expected), "missing '\(expected)' in:\n\(run.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["good.png"])

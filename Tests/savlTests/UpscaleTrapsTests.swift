@@ -82,7 +82,7 @@ import Testing
         let input = dir.appendingPathComponent("p.png")
         try writeImage(photo(width: 12, height: 10, channels: 3, seed: 2), to: input)
         let cases: [([String], String, String)] = [
-            ([input.path], "res.webp", "savl writes PNG (.png) and JPEG (.jpg, .jpeg), not .webp"),
+            ([input.path], "res.tiff", "savl writes PNG (.png), JPEG (.jpg, .jpeg) and WebP (.webp), not .tiff"),
             ([input.path], "res.BMP", "not .BMP"),
             ([dir.path], "res.png", "needs exactly one input file"),
             ([input.path, dir.appendingPathComponent("q.png").path], "res.jpg", "needs exactly one input file"),
@@ -172,7 +172,8 @@ import Testing
         }
     }
 
-    /// Images savl does not read are listed as skipped, in the notes and the summary's count; BMP is read.
+    /// Images savl does not read are listed as skipped, in the notes and the summary's count; BMP and WebP
+    /// are read (and a BMP written as PNG, a WebP as WebP).
     @Test func unreadFormatsAreListedAsSkipped() throws {
         let dir = try temporaryDirectory("traps-formats")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -180,7 +181,8 @@ import Testing
         let input = dir.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
         try writeImage(photo(width: 12, height: 10, channels: 3, seed: 2), to: input.appendingPathComponent("p.png"))
-        try Data("RIFF\0\0\0\0WEBPVP8 ".utf8).write(to: input.appendingPathComponent("phone.webp"))
+        try Data(WebP.encode(photo(width: 12, height: 10, channels: 3, seed: 3), quality: 90)).write(to: input.appendingPathComponent("phone.webp"))
+        try Data("II*\0".utf8).write(to: input.appendingPathComponent("print.tif"))
         try Data("GIF89a".utf8).write(to: input.appendingPathComponent("anim.gif"))
         try Data("notes".utf8).write(to: input.appendingPathComponent("notes.txt"))
         // A 4x3 24-bit BMP (rows bottom-up, each padded to 12 bytes): read, and written as PNG.
@@ -195,13 +197,16 @@ import Testing
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let all = events(run.stderr)
         let notes = all.compactMap { $0["event"] as? String == "note" ? $0["message"] as? String : nil }
-        #expect(notes.contains { $0.contains("phone.webp: skipped, savl does not read WebP") }, "\(notes)")
+        #expect(notes.contains { $0.contains("print.tif: skipped, savl does not read TIFF") }, "\(notes)")
         #expect(notes.contains { $0.contains("anim.gif: skipped, savl does not read GIF") }, "\(notes)")
         #expect(!notes.contains { $0.contains("notes.txt") })
         let done = all.first { $0["event"] as? String == "done" }
-        #expect(done?["written"] as? Int == 2 && done?["skipped"] as? Int == 2, "\(run.stderr)")
+        #expect(done?["written"] as? Int == 3 && done?["skipped"] as? Int == 2, "\(run.stderr)")
         let scan = try readImage(at: dir.appendingPathComponent("out/scan.png"))
         #expect(scan.width == 16 && scan.height == 12)
+        let phone = try Array(Data(contentsOf: dir.appendingPathComponent("out/phone.webp")))
+        #expect(ImageFormat(signatureOf: phone) == .webp)
+        #expect(try decodeImage(phone).width == 48)
     }
 
     /// Foundation's generic codes become plain reasons.
