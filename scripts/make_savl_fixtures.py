@@ -161,10 +161,43 @@ class ResidualGroup(nn.Module):
         return self.conv(h) + x
 
 
+def matlab_bicubic_weights(n, m):
+    """(m, n) weights of MATLAB `imresize` bicubic enlarging n to m samples: Keys' kernel (a = -0.5) over the
+    four nearest inputs of source (o + 0.5) n / m - 0.5, edges mirrored (-1 reads 0, n reads n - 1), each
+    row normalised to sum 1 (Swift's `Taps.cubic`)."""
+    def keys(x):
+        ax = abs(x)
+        if ax <= 1:
+            return 1.5 * ax ** 3 - 2.5 * ax ** 2 + 1
+        return -0.5 * ax ** 3 + 2.5 * ax ** 2 - 4 * ax + 2 if ax <= 2 else 0.0
+
+    def mirrored(i):
+        k = i % (2 * n)
+        return k if k < n else 2 * n - 1 - k
+
+    weights = torch.zeros(m, n, dtype=torch.float64)
+    for o in range(m):
+        src = (o + 0.5) * n / m - 0.5
+        first = math.floor(src) - 1
+        row = [(mirrored(j), keys(src - j)) for j in range(first, first + 4)]
+        total = sum(w for _, w in row)
+        for i, w in row:
+            weights[o, i] += w / total
+    return weights
+
+
+def matlab_bicubic(x, scale):
+    """MATLAB bicubic enlargement of the last two axes of x by an integer scale (the `bicubic` skip)."""
+    rows = matlab_bicubic_weights(x.shape[2], x.shape[2] * scale).to(x.dtype)
+    cols = matlab_bicubic_weights(x.shape[3], x.shape[3] * scale).to(x.dtype)
+    return rows @ x @ cols.T
+
+
 class GuidedSRNetwork(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         c, self.scale = cfg["features"], cfg["scale"]
+        self.bicubic_skip = cfg.get("skip", "bilinear") == "bicubic"
         u = min(c, 64)
         self.head = Conv(3, c, 3)
         self.groups = nn.ModuleList(ResidualGroup(cfg) for _ in range(cfg["groups"]))
@@ -187,8 +220,11 @@ class GuidedSRNetwork(nn.Module):
         f = self.bodyConv(f) + shallow
         if self.reduce is not None:
             f = leaky(self.reduce(f))
-        base = F.interpolate(x, size=(x.shape[2] * self.scale, x.shape[3] * self.scale), mode="bilinear",
-                             align_corners=False, antialias=False)
+        if self.bicubic_skip:
+            base = matlab_bicubic(x, self.scale)
+        else:
+            base = F.interpolate(x, size=(x.shape[2] * self.scale, x.shape[3] * self.scale), mode="bilinear",
+                                 align_corners=False, antialias=False)
         if self.direct:
             return F.pixel_shuffle(self.upsample[0](f), self.scale) + base
         for conv in self.upsample:
