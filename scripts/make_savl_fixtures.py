@@ -85,11 +85,14 @@ class DegradationEncoder(nn.Module):
         f, d = cfg["encoderFeatures"], cfg["latentDim"]
         self.mode, self.d = cfg["code"], d
         self.window = cfg.get("codeWindow", 1)
+        self.high_pass = cfg.get("encoderHighPass", 0)
         self.head = Conv(3, f, 3)
         self.body = nn.ModuleList(ResidualBlock(f) for _ in range(cfg["encoderBlocks"]))
         self.out = Conv(f, d if self.mode == "deterministic" else 2 * d, 1)
 
     def forward(self, y):
+        if self.high_pass:
+            y = y - F.avg_pool2d(y, self.high_pass, stride=1, padding=self.high_pass // 2, count_include_pad=False)
         h = leaky(self.head(y))
         for block in self.body:
             h = block(h)

@@ -90,6 +90,10 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
     /// posterior: 1 keeps the per-pixel code; wider makes the code a smooth field, which cannot hold
     /// pixel-scale content and can pool a degradation's evidence (noise, blur) over more pixels.
     public var codeWindow: Int = 1
+    /// Side of the window (odd, in LR pixels) whose mean the encoder's input has subtracted: 0 gives the
+    /// encoder the LR image itself; w > 0 gives it y - mean_w(y), the image's detail without its colours and
+    /// shading, where noise, blur and JPEG blocks show and most of what identifies a photo does not.
+    public var encoderHighPass: Int = 0
     /// Window side of attention blocks.
     public var windowSize: Int
     /// Attention heads of attention blocks.
@@ -98,7 +102,7 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
     public var mlpRatio: Int
 
     /// The receptive field of the degradation encoder, in LR pixels (odd: the window is centred).
-    public var encoderReceptiveField: Int { 3 + 4 * encoderBlocks + codeWindow - 1 }
+    public var encoderReceptiveField: Int { 3 + 4 * encoderBlocks + codeWindow - 1 + max(0, encoderHighPass - 1) }
 
     /// A preset: `tiny` (tests), `small` (the CPU default), `paper` (attention blocks, about 14 M parameters).
     public static func preset(_ name: String, scale: Int = 4) throws -> SAVLConfig {
@@ -136,6 +140,8 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
             try check(latentDim >= Self.oracleChannels, "latentDim", "must be at least \(Self.oracleChannels) for the oracle (the maps it reads), got \(latentDim)")
         }
         try check(codeWindow >= 1 && codeWindow % 2 == 1, "codeWindow", "must be odd and at least 1, got \(codeWindow)")
+        try check(encoderHighPass == 0 || (encoderHighPass >= 3 && encoderHighPass % 2 == 1), "encoderHighPass",
+                  "must be 0 (off) or odd and at least 3, got \(encoderHighPass)")
         try check(encoderFeatures >= 1 && encoderBlocks >= 0, "encoderFeatures", "encoder needs features >= 1 and blocks >= 0")
         try check(decoderFeatures >= 1 && decoderBlocks >= 0, "decoderFeatures", "decoder needs features >= 1 and blocks >= 0")
         if blockKind == .attention {
@@ -149,11 +155,11 @@ public struct SAVLConfig: Codable, Equatable, Sendable {
 extension SAVLConfig {
     private enum CodingKeys: String, CodingKey {
         case preset, scale, latentDim, features, groups, blocksPerGroup, blockKind, encoderFeatures, encoderBlocks
-        case decoderFeatures, decoderBlocks, code, likelihood, upsampler, skip, codeWindow, windowSize, heads, mlpRatio
+        case decoderFeatures, decoderBlocks, code, likelihood, upsampler, skip, codeWindow, encoderHighPass, windowSize, heads, mlpRatio
     }
 
     /// Decodes every field; `skip`, added after models v1 and v2 were written, defaults to bilinear, and
-    /// `codeWindow`, added after v3, to 1.
+    /// `codeWindow` and `encoderHighPass`, added after v3, to 1 and 0.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(preset: try c.decode(String.self, forKey: .preset), scale: try c.decode(Int.self, forKey: .scale),
@@ -166,6 +172,7 @@ extension SAVLConfig {
                   upsampler: try c.decode(Upsampler.self, forKey: .upsampler),
                   skip: try c.decodeIfPresent(Skip.self, forKey: .skip) ?? .bilinear,
                   codeWindow: try c.decodeIfPresent(Int.self, forKey: .codeWindow) ?? 1,
+                  encoderHighPass: try c.decodeIfPresent(Int.self, forKey: .encoderHighPass) ?? 0,
                   windowSize: try c.decode(Int.self, forKey: .windowSize), heads: try c.decode(Int.self, forKey: .heads),
                   mlpRatio: try c.decode(Int.self, forKey: .mlpRatio))
     }

@@ -90,7 +90,7 @@ public func severityStd(mean: Double, meanSquare: Double) -> Float {
 
 /// The amortized degradation encoder g: LR image to the per-pixel posterior, one fully convolutional pass,
 /// no downsampling, receptive field `config.encoderReceptiveField` LR pixels (its convs', widened by the
-/// `codeWindow` its output is averaged over).
+/// `codeWindow` its output is averaged over and the `encoderHighPass` window its input's mean is taken over).
 public final class DegradationEncoder: Module {
     public let head: Conv2d
     public let body: [ResidualBlock]
@@ -98,6 +98,7 @@ public final class DegradationEncoder: Module {
     let mode: SAVLConfig.CodeMode
     let latentDim: Int
     let codeWindow: Int
+    let highPass: Int
 
     public init(_ config: SAVLConfig, rng: inout SeededGenerator) {
         let f = config.encoderFeatures
@@ -106,6 +107,7 @@ public final class DegradationEncoder: Module {
         mode = config.code
         latentDim = config.latentDim
         codeWindow = config.codeWindow
+        highPass = config.encoderHighPass
         out = Conv2d(f, mode == .deterministic ? config.latentDim : 2 * config.latentDim, kernel: 1, rng: &rng)
     }
 
@@ -121,7 +123,8 @@ public final class DegradationEncoder: Module {
     }
 
     private func posterior(of y: Tensor, pooled: Bool) throws -> Posterior {
-        var h = try leakyRelu(head(y), slope: 0.1)
+        let input = highPass > 0 ? try y - avgPool2d(y, kernel: highPass, stride: 1, padding: highPass / 2, countPadding: false) : y
+        var h = try leakyRelu(head(input), slope: 0.1)
         for block in body { h = try block(h) }
         var o = try out(h)
         if codeWindow > 1 { o = try avgPool2d(o, kernel: codeWindow, stride: 1, padding: codeWindow / 2, countPadding: false) }

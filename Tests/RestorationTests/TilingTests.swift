@@ -62,11 +62,12 @@ import Testing
 
     /// The pipeline's blended tiles match the whole-image model; also for `global` codes, pooled over the
     /// whole image, smooth codes, averaged over a window, and attention, whose tiles sit on the window grid.
-    @Test(arguments: ["variational", "global", "smooth", "attention"])
+    @Test(arguments: ["variational", "global", "smooth", "high-pass", "attention"])
     func tilingMatchesTheWholeImageModel(variant: String) throws {
         var config = try SAVLConfig.preset("tiny")
         if variant == "global" { config.code = .global }
         if variant == "smooth" { config.codeWindow = 9 }
+        if variant == "high-pass" { config.encoderHighPass = 7 }
         if variant == "attention" { config.blockKind = .attention }
         var rng = SeededGenerator(seed: 8)
         let model = SAVLModel(config, rng: &rng)

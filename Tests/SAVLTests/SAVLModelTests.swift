@@ -8,10 +8,12 @@ import Testing
 @Suite struct SAVLModelTests {
     /// Changing a pixel just outside the encoder's window leaves the posterior at the centre unchanged;
     /// a pixel on the window's edge changes it.
-    @Test(arguments: [("tiny", 1), ("small", 1), ("tiny", 5)]) func encoderReceptiveFieldIsAsDocumented(preset: String, codeWindow: Int) throws {
+    @Test(arguments: [("tiny", 1, 0), ("small", 1, 0), ("tiny", 5, 0), ("tiny", 3, 5)])
+    func encoderReceptiveFieldIsAsDocumented(preset: String, codeWindow: Int, highPass: Int) throws {
         var rng = SeededGenerator(seed: 1)
         var config = try SAVLConfig.preset(preset)
         config.codeWindow = codeWindow
+        config.encoderHighPass = highPass
         let encoder = DegradationEncoder(config, rng: &rng)
         let size = config.encoderReceptiveField + 6, centre = size / 2, radius = config.encoderReceptiveField / 2
         let base = Tensor.uniform([1, 3, size, size], using: &rng)
@@ -53,6 +55,25 @@ import Testing
         written["codeWindow"] = nil
         let older = try JSONDecoder().decode(SAVLConfig.self, from: JSONSerialization.data(withJSONObject: written))
         #expect(older.codeWindow == 1, "files written before the key have per-pixel codes")
+    }
+
+    /// With `encoderHighPass` w the encoder reads y - mean_w(y): its posterior is the plain encoder's on that
+    /// input, and an image plus a constant colour has the same code.
+    @Test func highPassEncoderReadsTheDetailOnly() throws {
+        var plain = try SAVLConfig.preset("tiny")
+        var highPass = plain
+        highPass.encoderHighPass = 5
+        var rng1 = SeededGenerator(seed: 6), rng2 = SeededGenerator(seed: 6), rng = SeededGenerator(seed: 7)
+        let plainEncoder = DegradationEncoder(plain, rng: &rng1), highPassEncoder = DegradationEncoder(highPass, rng: &rng2)
+        let y = Tensor.uniform([1, 3, 10, 9], using: &rng)
+        let detail = try y - avgPool2d(y, kernel: 5, stride: 1, padding: 2, countPadding: false)
+        let (expected, actual, shifted) = try GradMode.withoutGrad {
+            (try plainEncoder(detail), try highPassEncoder(y), try highPassEncoder(y + 0.2))
+        }
+        #expect(maxDifference(actual.mean, expected.mean) < 1e-6)
+        #expect(maxDifference(actual.mean, shifted.mean) < 1e-5, "a brighter copy has the same code")
+        plain.encoderHighPass = 2
+        #expect(throws: SAVLError("model.encoderHighPass: must be 0 (off) or odd and at least 3, got 2")) { try plain.validate() }
     }
 
     private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
