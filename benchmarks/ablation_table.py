@@ -9,8 +9,10 @@ interpolation is the first row.
         --model "cross-content + heteroscedastic=runs/exp/cross-hs/weights.safetensors" --out runs/exp/ablation.md
 
 A model's spec is LABEL=MODEL followed by any `savl eval` options for that row (e.g. `--colour-correction 0`).
-Every score comes from `savl eval` (the pipeline of `savl upscale`). An `oracle` model reads ground-truth
-maps that these sets do not all have; it is compared on the training runs' validation crops instead.
+Every score comes from `savl eval` (the pipeline of `savl upscale`). An `oracle` model (`model.code: oracle`)
+takes `--oracle-maps` in its spec: the clean sets give it zero maps, the heterogeneous ones their records'
+maps; DRealSR has none, so its row leaves DRealSR out, and the table then adds the mean of the six
+synthetic sets for every row.
 """
 import argparse
 import json
@@ -24,10 +26,16 @@ SETS = ["Set5", "Set14", "BSD68"]
 
 
 def scores(savl, folders, extra, report):
-    run([savl, "eval", *[str(f) for f in folders], "--scale", "4", "--json", str(report), *extra])
+    """(Y-PSNR, RGB-PSNR) per folder; (None, None) for DRealSR when `extra` holds --oracle-maps."""
+    scored = [f for f in folders if "--oracle-maps" not in extra or f.name != "DRealSR-x4"]
+    run([savl, "eval", *[str(f) for f in scored], "--scale", "4", "--json", str(report), *extra])
     # meanRGBPSNR is missing from the reports of binaries that predate it.
     by_name = {s["name"]: (s["meanPSNR"], s.get("meanRGBPSNR")) for s in json.loads(report.read_text())["sets"]}
-    return [by_name[f.name] for f in folders]
+    return [by_name.get(f.name, (None, None)) if f in scored else (None, None) for f in folders]
+
+
+def mean(values):
+    return f"{sum(values) / len(values):.2f}" if values and None not in values else "-"
 
 
 def main():
@@ -54,13 +62,15 @@ def main():
         report = work / f"ablation-model{i}.json"
         rows.append((label, scores(args.savl, folders, ["--method", "model", "--model", model, "--threads", args.threads, *options],
                                    report)))
-        print(f"{label}: {' '.join(f'{v[0]:.2f}' for v in rows[-1][1])}", file=sys.stderr)
+        print(f"{label}: {' '.join('-' if v[0] is None else f'{v[0]:.2f}' for v in rows[-1][1])}", file=sys.stderr)
 
-    lines = ["| model | " + " | ".join(titles) + " | mean | RGB mean |", "|" + "---|" * (len(titles) + 3)]
+    six = any(v[0] is None for _, values in rows for v in values)
+    header = " | mean | mean of six (no DRealSR) | RGB mean |" if six else " | mean | RGB mean |"
+    lines = ["| model | " + " | ".join(titles) + header, "|" + "---|" * (len(titles) + (4 if six else 3))]
     for label, values in rows:
         y, rgb = [v[0] for v in values], [v[1] for v in values]
-        rgb_mean = f"{sum(rgb) / len(rgb):.2f}" if None not in rgb else "-"
-        lines.append(f"| {label} | " + " | ".join(f"{v:.2f}" for v in y) + f" | {sum(y) / len(y):.2f} | {rgb_mean} |")
+        cells = ["-" if v is None else f"{v:.2f}" for v in y] + [mean(y)] + ([mean(y[:6])] if six else []) + [mean(rgb)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

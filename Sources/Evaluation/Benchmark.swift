@@ -8,6 +8,16 @@ public protocol Upscaler: Sendable {
     var name: String { get }
     /// Returns `image` upscaled by `scale` in both directions (exactly `scale` x the size).
     func upscale(_ image: Image, scale: Int) throws -> Image
+    /// The same for an LR image read from `lrFile` (nil: a bicubic downscale made by the benchmark), for
+    /// upscalers that read something beside the image, such as an oracle's ground-truth maps.
+    func upscale(_ image: Image, scale: Int, lrFile: URL?) throws -> Image
+}
+
+extension Upscaler {
+    /// Most upscalers need only the image.
+    public func upscale(_ image: Image, scale: Int, lrFile: URL?) throws -> Image {
+        try upscale(image, scale: scale)
+    }
 }
 
 /// MATLAB `imresize(lr, scale, 'bicubic')`: the baseline of every SR paper.
@@ -142,13 +152,13 @@ public struct Benchmark: Sendable {
 
     /// Scores one HR image: its LR input is `lr` (e.g. from a test set) or the bicubic downscale,
     /// its SR image `sr` (made elsewhere) or the upscaler's output.
-    public func score(_ image: Image, name: String, lr: Image? = nil, sr given: Image? = nil) throws -> ImageScore {
+    public func score(_ image: Image, name: String, lr: Image? = nil, lrFile: URL? = nil, sr given: Image? = nil) throws -> ImageScore {
         let hr = try preparedHR(image)
         let input = lr?.removingAlpha().quantized(bitDepth: 8) ?? lowResolution(of: hr)
         guard input.width * scale == hr.width, input.height * scale == hr.height else {
             throw MetricError("the LR image is \(input.width)x\(input.height); x\(scale) of the \(hr.width)x\(hr.height) HR needs \(hr.width / scale)x\(hr.height / scale)")
         }
-        let sr = try (given?.removingAlpha() ?? upscaler.upscale(input, scale: scale)).quantized(bitDepth: 8)
+        let sr = try (given?.removingAlpha() ?? upscaler.upscale(input, scale: scale, lrFile: lrFile)).quantized(bitDepth: 8)
         guard sr.width == hr.width, sr.height == hr.height else {
             let source = given == nil ? upscaler.name : "the SR file"
             throw MetricError("\(source) is \(sr.width)x\(sr.height), expected \(hr.width)x\(hr.height)")
@@ -194,9 +204,10 @@ public struct Benchmark: Sendable {
         for file in files {
             do {
                 let fileName = file.lastPathComponent
-                let lr = isTestSet ? try readImage(at: lrFolder.appendingPathComponent(fileName), maxPixels: maxPixels) : nil
+                let lrFile = isTestSet ? lrFolder.appendingPathComponent(fileName) : nil
+                let lr = try lrFile.map { try readImage(at: $0, maxPixels: maxPixels) }
                 let sr = try resultFolder.map { try readImage(at: $0.appendingPathComponent(fileName), maxPixels: maxPixels) }
-                let s = try score(readImage(at: file, maxPixels: maxPixels), name: fileName, lr: lr, sr: sr)
+                let s = try score(readImage(at: file, maxPixels: maxPixels), name: fileName, lr: lr, lrFile: lrFile, sr: sr)
                 images.append(s)
                 progress?(.success(s))
             } catch let error as ImageError {

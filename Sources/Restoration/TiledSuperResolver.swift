@@ -69,16 +69,16 @@ public final class TiledSuperResolver {
         }
     }
 
-    /// The input (1, 3, h, w) of a tile of a 3-channel image: the tile, with `edgeMargin` mirrored pixels
-    /// on each side where it touches the image's edge, padded at the bottom and right to the window grid;
-    /// and where the tile's first pixel lies in it.
+    /// The input (1, c, h, w) of a tile of a c-channel image (the LR, or an oracle's maps): the tile, with
+    /// `edgeMargin` mirrored pixels on each side where it touches the image's edge, padded at the bottom and
+    /// right to the window grid; and where the tile's first pixel lies in it.
     private func tensor(_ image: Image, _ rows: Range<Int>, _ columns: Range<Int>) throws -> (x: Tensor, top: Int, left: Int) {
         let m = edgeMargin
         let top = rows.lowerBound == 0 ? m : 0, bottom = rows.upperBound == image.height ? m : 0
         let left = columns.lowerBound == 0 ? m : 0, right = columns.upperBound == image.width ? m : 0
         let (h, w) = (top + rows.count + bottom, left + columns.count + right)
         let crop = image.croppedReflecting(x: columns.lowerBound - left, y: rows.lowerBound - top, width: w, height: h)
-        let x = Tensor(shape: [1, 3, h, w], values: crop.planes)
+        let x = Tensor(shape: [1, image.channels, h, w], values: crop.planes)
         let a = alignment
         let (ph, pw) = ((a - h % a) % a, (a - w % a) % a)
         return (ph + pw == 0 ? x : try x.padded2d(top: 0, bottom: ph, left: 0, right: pw), top, left)
@@ -160,12 +160,20 @@ public final class TiledSuperResolver {
         return Statistics(varianceMean: Float(mean), varianceStd: severityStd(mean: mean, meanSquare: sums[1] / n))
     }
 
-    /// Pass 2 for one tile: the SR output (1, 3, h s, w s) of the tile at `rows` x `columns`.
-    public func superResolve(_ image: Image, rows: Range<Int>, columns: Range<Int>, statistics: Statistics) throws -> Tensor {
+    /// Pass 2 for one tile: the SR output (1, 3, h s, w s) of the tile at `rows` x `columns`. An `oracle`
+    /// model reads `oracleMaps`, the image's ground-truth maps (`SAVLConfig.oracleChannels` planes, LR size).
+    public func superResolve(_ image: Image, rows: Range<Int>, columns: Range<Int>, statistics: Statistics,
+                             oracleMaps: Image? = nil) throws -> Tensor {
         try GradMode.withoutGrad {
             let (x, top, left) = try tensor(image, rows, columns)
             var guidance = Guidance(mean: nil, severity: nil)
-            if let encoder = model.encoder {
+            if config.code == .oracle {
+                guard let oracleMaps, oracleMaps.channels == SAVLConfig.oracleChannels,
+                      oracleMaps.width == image.width, oracleMaps.height == image.height else {
+                    throw SAVLError("an oracle model reads \(SAVLConfig.oracleChannels) ground-truth maps of the LR image's size; none were given")
+                }
+                guidance = try Guidance.oracle(maps: tensor(oracleMaps, rows, columns).x, latentDim: config.latentDim)
+            } else if let encoder = model.encoder {
                 let (h, w) = (x.shape[2], x.shape[3])
                 if let globalMean = statistics.globalMean {
                     guidance.mean = try strengthened(globalMean)

@@ -53,7 +53,8 @@ public enum UpscaleModels {
     }
 
     /// Loads `--model`: a path to a savl model file, or the name of an embedded model (nil: the default).
-    public static func load(_ spec: String?) throws -> Loaded {
+    /// An `oracle` model, which needs ground-truth maps, is refused unless `allowOracle` (`savl eval --oracle-maps`).
+    public static func load(_ spec: String?, allowOracle: Bool = false) throws -> Loaded {
         let name = spec ?? defaultName
         let looksLikePath = spec.map { $0.contains("/") || $0.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: $0) } ?? false
         if !looksLikePath, let entry = embedded.first(where: { $0.name == name }) {
@@ -69,7 +70,7 @@ public enum UpscaleModels {
         }
         guard FileManager.default.fileExists(atPath: name) else { throw SAVLError("--model \(name): no such file") }
         let (model, metadata) = try ModelFile.load(from: URL(fileURLWithPath: name))
-        guard model.config.code != .oracle else {
+        guard model.config.code != .oracle || allowOracle else {
             throw SAVLError("--model \(name) is an oracle model: it reads ground-truth degradation maps that photos do not have (a research bound, not a model for photos)")
         }
         return Loaded(model: model, metadata: metadata, source: name)

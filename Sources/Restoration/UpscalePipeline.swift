@@ -92,8 +92,9 @@ public struct UpscalePipeline {
         return network + images + band + resampling + encoding + correction + runtime
     }
 
-    /// The upscaled image, `width` x `height`, with the input's channels, bit depth and ICC profile.
-    public func run(_ input: Image, width: Int, height: Int, alpha: AlphaUpscaling,
+    /// The upscaled image, `width` x `height`, with the input's channels, bit depth and ICC profile; an
+    /// `oracle` model reads `oracleMaps` (see `TiledSuperResolver.superResolve`).
+    public func run(_ input: Image, width: Int, height: Int, alpha: AlphaUpscaling, oracleMaps: Image? = nil,
              progress: (UpscalePhase, Int, Int) -> Void = { _, _, _ in }) throws -> Image {
         let colours = input.hasAlpha ? input.channels - 1 : input.channels
         let canvas = OutputCanvas(Image(width: width, height: height, channels: input.channels,
@@ -104,7 +105,7 @@ public struct UpscalePipeline {
         // fringes on it (up to 18 levels with v2) average out and the output stays gray.
         let gray = colours == 1 || Self.isGray(input)
         try pass(Self.rgb(input, planes: gray ? [0, 0, 0] : [0, 1, 2]), into: canvas, at: 0,
-                 map: gray ? .mean : .rgb, progress: progress)
+                 map: gray ? .mean : .rgb, oracleMaps: oracleMaps, progress: progress)
         if colours == 3 && gray {
             let n = width * height
             canvas.image.planes.withUnsafeMutableBufferPointer { p in
@@ -115,7 +116,7 @@ public struct UpscalePipeline {
             let last = input.channels - 1
             switch alpha {
             case .network:
-                try pass(Self.rgb(input, planes: [last, last, last]), into: canvas, at: last, map: .mean) { phase, done, total in
+                try pass(Self.rgb(input, planes: [last, last, last]), into: canvas, at: last, map: .mean, oracleMaps: oracleMaps) { phase, done, total in
                     progress(phase == .upscaling ? .alpha : phase, done, total)
                 }
             case .bicubic:
@@ -154,7 +155,7 @@ public struct UpscalePipeline {
 
     /// Runs both passes over a 3-channel LR image and writes the result into the canvas from channel `offset`.
     private func pass(_ source: Image, into canvas: OutputCanvas, at offset: Int, map: TileBlender.ChannelMap,
-                      progress: (UpscalePhase, Int, Int) -> Void) throws {
+                      oracleMaps: Image?, progress: (UpscalePhase, Int, Int) -> Void) throws {
         let s = resolver.scale
         let plan = self.plan(width: source.width, height: source.height)
         let statistics = try resolver.statistics(of: source, plan: plan) { progress(.analysing, $0, $1) }
@@ -167,7 +168,7 @@ public struct UpscalePipeline {
         let rowWeights = plan.rows.weights(scale: s), columnWeights = plan.columns.weights(scale: s)
         for (k, tile) in plan.tiles.enumerated() {
             let (rows, columns) = (tile.rows, tile.columns)
-            let out = try resolver.superResolve(source, rows: rows, columns: columns, statistics: statistics)
+            let out = try resolver.superResolve(source, rows: rows, columns: columns, statistics: statistics, oracleMaps: oracleMaps)
             blender.add(out.values, x: columns.lowerBound * s, y: rows.lowerBound * s, tileWidth: columns.count * s,
                         tileHeight: rows.count * s, rowWeights: rowWeights[tile.row], columnWeights: columnWeights[tile.column])
             progress(.upscaling, k + 1, plan.count)

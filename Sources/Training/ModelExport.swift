@@ -42,9 +42,6 @@ public enum ModelExport {
             }
             (model, fileMetadata) = try ModelFile.load(from: source)
         }
-        guard model.config.code != .oracle else {
-            throw TrainingError("\(runDirectory.path) trained an oracle model, which reads ground-truth degradation maps that photos do not have: it is a research bound, not a model to ship")
-        }
         let code = try model.cleanCode(of: cleanImages(folder: config.validation.folder, scale: config.model.scale))
         var metadata = fileMetadata.filter { !["format", "architecture", "preset", "scale", "config"].contains($0.key) }
         metadata["training_steps"] = "\(config.steps)"

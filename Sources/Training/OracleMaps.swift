@@ -1,4 +1,6 @@
 import Degradations
+import Foundation
+import Imaging
 import SAVL
 
 /// The ground-truth degradation of a training pair as the `oracle` model reads it: `SAVLConfig.oracleChannels`
@@ -31,5 +33,36 @@ public enum OracleMaps {
         let stageJPEG = Double(100 - min(first.jpegQuality, second.jpegQuality)) / 70
         for value in [firstNoise, secondBlur, stageJPEG] { out += [Float](repeating: Float(value), count: n) }
         return out
+    }
+
+    /// The planes of a clean (bicubic) LR image of `width` x `height`: all zero.
+    public static func clean(width: Int, height: Int) -> Image {
+        Image(width: width, height: height, channels: SAVLConfig.oracleChannels, value: 0)
+    }
+
+    /// The planes of an LR image of a test set written by `savl degrade --test-set`: its record
+    /// `params/<stem>.json` beside the `LR` folder, and the 16-bit maps the record names in `maps/`.
+    public static func planes(recordOf lrFile: URL, width: Int, height: Int) throws -> Image {
+        let root = lrFile.deletingLastPathComponent().deletingLastPathComponent()
+        let stem = lrFile.deletingPathExtension().lastPathComponent
+        let recordURL = root.appendingPathComponent("params").appendingPathComponent("\(stem).json")
+        let record: DegradationRecord
+        do {
+            record = try JSONDecoder().decode(DegradationRecord.self, from: Data(contentsOf: recordURL))
+        } catch {
+            throw TrainingError("\(recordURL.path): no degradation record for \(lrFile.lastPathComponent) (\(error.localizedDescription)); an oracle reads the maps of a test set written by savl degrade --test-set")
+        }
+        guard let files = record.maps else { throw TrainingError("\(recordURL.path) names no maps") }
+        var maps = GroundTruthMaps(width: width, height: height)
+        for kind in [GroundTruthMaps.Kind.blurWidth, .noiseSigma, .jpegQuality] {
+            guard let entry = files[kind.rawValue] else { throw TrainingError("\(recordURL.path) names no \(kind.rawValue) map") }
+            let url = root.appendingPathComponent("maps").appendingPathComponent(entry.file)
+            let image = try readImage(at: url)
+            guard image.width == width, image.height == height, image.channels == 1 else {
+                throw TrainingError("\(url.path) is \(image.width)x\(image.height) with \(image.channels) channels; the LR image is \(width)x\(height), one channel expected")
+            }
+            maps[kind] = GroundTruthMaps.values(of: image, kind: kind)
+        }
+        return Image(width: width, height: height, channels: SAVLConfig.oracleChannels, planes: planes(parameters: record.parameters, maps: maps))
     }
 }

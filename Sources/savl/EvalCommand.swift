@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Restoration
 import Tensors
+import Training
 
 extension MetricChannel: ExpressibleByArgument {}
 
@@ -23,6 +24,11 @@ struct EvalCommand: ParsableCommand {
             its own LR images instead of bicubic downscales. --method model runs a SAVL model (--model, \
             default: the embedded default model) through the tiled pipeline of `savl upscale`; --results DIR \
             scores SR images made by another tool, read from DIR/<folder name>/<file name>.
+
+            An oracle model (trained with model.code: oracle, a research bound) reads ground-truth \
+            degradation maps instead of inferring them: with --oracle-maps, a bicubic downscale gets the \
+            maps of a clean image (zero) and a test set's LR image the maps of its record (params/ and \
+            maps/ beside LR/); an LR image without a record cannot be scored.
 
             Examples: savl eval ../shared/data/eval/Set5 ../shared/data/eval/Set14 --scale 4 --json x4.json
                       savl eval testsets/Set14-hetero-x4 --method model
@@ -47,6 +53,9 @@ struct EvalCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "With --method model: the strength of restoration (see savl upscale; default 1).")
     var strength: Float?
+
+    @Flag(help: "With --method model and an oracle model: give it each LR image's ground-truth degradation maps.")
+    var oracleMaps = false
 
     @Option(name: [.customLong("colour-correction"), .customLong("color-correction")], parsing: .unconditional,
             help: ArgumentHelp("With --method model: see savl upscale (default \(ColourCorrection.defaultSigma)).", valueName: "SIGMA"))
@@ -80,6 +89,7 @@ struct EvalCommand: ParsableCommand {
         if method != .model && model != nil { throw ValidationError("--model only applies with --method model") }
         if results != nil && method != .bicubic { throw ValidationError("--results scores existing files; it does not take --method") }
         if method != .model && strength != nil { throw ValidationError("--strength only applies with --method model") }
+        if method != .model && oracleMaps { throw ValidationError("--oracle-maps only applies with --method model") }
         if method != .model && colourCorrection != nil { throw ValidationError("--colour-correction only applies with --method model") }
         if let colourCorrection {
             do { try ColourCorrection.validate(colourCorrection) } catch { throw ValidationError("\(error)") }
@@ -92,9 +102,16 @@ struct EvalCommand: ParsableCommand {
         switch method {
         case .bicubic: return BicubicUpscaler()
         case .model:
-            return try ModelUpscaler(UpscaleModels.load(model), strength: strength ?? 1,
-                                     colourCorrection: colourCorrection ?? ColourCorrection.defaultSigma)
+            let maps: (@Sendable (URL?, Int, Int) throws -> Image)? = oracleMaps ? Self.oracleMaps : nil
+            return try ModelUpscaler(UpscaleModels.load(model, allowOracle: oracleMaps), strength: strength ?? 1,
+                                     colourCorrection: colourCorrection ?? ColourCorrection.defaultSigma, oracleMaps: maps)
         }
+    }
+
+    /// The maps `--oracle-maps` gives an oracle model: zero for a bicubic downscale, else the LR file's record.
+    @Sendable static func oracleMaps(lrFile: URL?, width: Int, height: Int) throws -> Image {
+        guard let lrFile else { return OracleMaps.clean(width: width, height: height) }
+        return try OracleMaps.planes(recordOf: lrFile, width: width, height: height)
     }
 
     func run() throws {

@@ -82,6 +82,39 @@ import Testing
         #expect(psnr(tiled.planes, whole) > 50)
     }
 
+    /// An oracle model's tiles read the maps at the pixels of their LR: the tiled pipeline matches the
+    /// whole-image model on the mirrored image and maps; other maps give another output; no maps, an error.
+    @Test func oracleTilesReadTheirMaps() throws {
+        var config = try SAVLConfig.preset("tiny")
+        config.code = .oracle
+        config.latentDim = max(config.latentDim, SAVLConfig.oracleChannels)
+        var rng = SeededGenerator(seed: 8)
+        let model = SAVLModel(config, rng: &rng)
+        model.eval()
+        let (w, h) = (70, 58)
+        let input = photo(width: w, height: h, channels: 3, seed: 3)
+        let maps = photo(width: w, height: h, channels: SAVLConfig.oracleChannels, seed: 4)
+        let resolver = TiledSuperResolver(model: model, strength: 1, cleanCode: [Float](repeating: 0, count: config.latentDim))
+        let pipeline = UpscalePipeline(resolver: resolver, tile: 40, overlap: TiledSuperResolver.defaultOverlap(config), memoryBudget: 1 << 30,
+                                       colourCorrection: ColourCorrection(sigma: 0))
+        #expect(pipeline.plan(width: w, height: h).count >= 4)
+        let tiled = try pipeline.run(input, width: 4 * w, height: 4 * h, alpha: .bicubic, oracleMaps: maps)
+
+        let m = resolver.edgeMargin
+        func mirrored(_ image: Image) -> Tensor {
+            Tensor(shape: [1, image.channels, h + 2 * m, w + 2 * m],
+                   values: image.croppedReflecting(x: -m, y: -m, width: w + 2 * m, height: h + 2 * m).planes)
+        }
+        let out = try GradMode.withoutGrad { try model(mirrored(input), maps: mirrored(maps)) }
+        let whole = try out.sliced(axis: 2, (4 * m)..<(4 * (m + h))).sliced(axis: 3, (4 * m)..<(4 * (m + w))).values
+        #expect(psnr(tiled.planes, whole) > 50)
+
+        let clean = try pipeline.run(input, width: 4 * w, height: 4 * h, alpha: .bicubic,
+                                     oracleMaps: Image(width: w, height: h, channels: SAVLConfig.oracleChannels, value: 0))
+        #expect(zip(clean.planes, tiled.planes).map { abs($0 - $1) }.max()! > 1e-3, "the maps change the output")
+        #expect(throws: SAVLError.self) { try pipeline.run(input, width: 4 * w, height: 4 * h, alpha: .bicubic) }
+    }
+
     @Test func streamingResampleEqualsResizingTheWholeImage() {
         let native = photo(width: 64, height: 52, channels: 3, seed: 4)
         for (w, h) in [(40, 39), (150, 121), (64, 30), (7, 5)] {

@@ -14,11 +14,13 @@ public func temporaryDirectory(_ label: String) throws -> URL {
     return url
 }
 
-/// Writes a tiny-preset model file with random weights; `edit` may change its weights.
+/// Writes a tiny-preset model file with random weights; `configure` may change its configuration, `edit` its weights.
 public func makeModelFile(in dir: URL, name: String = "tiny.safetensors", scale: Int = 4, seed: UInt64 = 1, metadata: [String: String] = [:],
-                   edit: (inout [String: Tensor]) -> Void = { _ in }) throws -> URL {
+                   configure: (inout SAVLConfig) -> Void = { _ in }, edit: (inout [String: Tensor]) -> Void = { _ in }) throws -> URL {
     var rng = SeededGenerator(seed: seed)
-    let model = SAVLModel(try .preset("tiny", scale: scale), rng: &rng)
+    var config = try SAVLConfig.preset("tiny", scale: scale)
+    configure(&config)
+    let model = SAVLModel(config, rng: &rng)
     var weights = model.stateDict()
     edit(&weights)
     let url = dir.appendingPathComponent(name)

@@ -108,6 +108,44 @@ import Testing
         #expect(strengthAlone.status != 0 && strengthAlone.stderr.contains("--strength only applies with --method model"))
     }
 
+    /// An oracle model is scored with --oracle-maps: a bicubic downscale gets the zero maps of a clean image,
+    /// a test set's LR image its record's maps, and an LR image without a record is a listed failure.
+    /// Without the flag an oracle model is refused, as the flag is for any other model.
+    @Test func oracleModelsReadTheirMaps() throws {
+        let dir = try temporaryDirectory("eval-oracle")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hr = dir.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: hr, withIntermediateDirectories: true)
+        try writePNG(width: 48, height: 40, channels: 3, to: hr.appendingPathComponent("a.png"))
+        try writePNG(width: 36, height: 44, channels: 3, to: hr.appendingPathComponent("b.png"))
+        let made = try runSavl(["degrade", "--test-set", "--preset", "heterogeneous", hr.path, "-o", dir.path, "--name", "hetero"])
+        #expect(made.status == 0, "stderr: \(made.stderr)")
+        let testSet = dir.appendingPathComponent("hetero")
+        let oracle = try makeModelFile(in: dir, name: "oracle.safetensors", configure: {
+            $0.code = .oracle
+            $0.latentDim = 6
+        }).path
+        let plain = try makeModelFile(in: dir).path
+
+        for folder in [hr, testSet] {
+            let run = try runSavl(["eval", folder.path, "--method", "model", "--model", oracle, "--oracle-maps", "--threads", "1"])
+            #expect(run.status == 0 && run.stdout.contains("a.png") && run.stdout.contains("mean (2)"), "stderr: \(run.stderr)")
+        }
+        try FileManager.default.removeItem(at: testSet.appendingPathComponent("params/b.json"))
+        let noRecord = try runSavl(["eval", testSet.path, "--method", "model", "--model", oracle, "--oracle-maps", "--threads", "1"])
+        #expect(noRecord.status == 1 && noRecord.stdout.contains("mean (1)"))
+        #expect(noRecord.stderr.contains("params/b.json: no degradation record for b.png"), "stderr: \(noRecord.stderr)")
+
+        let unmapped = try runSavl(["eval", hr.path, "--method", "model", "--model", oracle])
+        #expect(unmapped.status != 0 && unmapped.stderr.contains("is an oracle model"), "stderr: \(unmapped.stderr)")
+        let notOracle = try runSavl(["eval", hr.path, "--method", "model", "--model", plain, "--oracle-maps"])
+        #expect(notOracle.status != 0 && notOracle.stderr.contains("--oracle-maps is for an oracle model"), "stderr: \(notOracle.stderr)")
+        let bicubic = try runSavl(["eval", hr.path, "--oracle-maps"])
+        #expect(bicubic.status != 0 && bicubic.stderr.contains("--oracle-maps only applies with --method model"))
+        let upscale = try runSavl(["upscale", hr.appendingPathComponent("a.png").path, "-o", dir.appendingPathComponent("out").path, "--model", oracle])
+        #expect(upscale.status != 0 && upscale.stderr.contains("is an oracle model"), "stderr: \(upscale.stderr)")
+    }
+
     @Test func invalidArgumentsAreRejected() throws {
         #expect(try runSavl(["eval", "/tmp", "--scale", "1"]).status != 0)
         #expect(try runSavl(["eval", "/tmp", "--method", "lanczos"]).status != 0)
